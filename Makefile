@@ -1,0 +1,30 @@
+# The two commands of the README's quick start, and the ones documented after them.
+# Every target first makes sure the local virtual environment .venv is installed.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: book test lint benchmark
+
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt -c constraints.txt -e .
+	touch $@
+
+## The main job: build the course book website into _build/html.
+book: $(VENV)/.installed
+	$(PY) benchmarks/bench_layers.py
+
+## The full test suite (what CI runs).
+test: $(VENV)/.installed
+	bash scripts/system_deps.sh
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+benchmark: $(VENV)/.installed
+	$(PY) benchmarks/bench_layers.py
