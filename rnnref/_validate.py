@@ -20,7 +20,9 @@ def array(name, a, ndim=None, shape=None, floating=True):
     if ndim is not None and a.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions, got shape {a.shape}")
     if shape is not None:
-        if len(shape) != a.ndim or any(s is not None and s != d for s, d in zip(shape, a.shape)):
+        if len(shape) != a.ndim or any(
+            s is not None and s != d for s, d in zip(shape, a.shape, strict=True)
+        ):
             want = "(" + ", ".join("?" if s is None else str(s) for s in shape) + ")"
             raise ValueError(f"{name} must have shape {want}, got {a.shape}")
     return a

@@ -79,10 +79,10 @@ def check_backward(forward, backward, inputs, names=None, wrt=None, seed=0, h=1e
         args = list(inputs)
         args[i] = z
         *outs, _ = forward(*args)
-        return sum(float(np.sum(o * d)) for o, d in zip(outs, douts))
+        return sum(float(np.sum(o * d)) for o, d in zip(outs, douts, strict=True))
 
     errors = {}
-    for i, g in zip(wrt, grads):
+    for i, g in zip(wrt, grads, strict=True):
         num = eval_numerical_gradient(lambda z, i=i: loss(i, z), inputs[i].copy(), h)
         errors["d" + names[i]] = rel_error(g, num)
     return errors
