@@ -1,0 +1,156 @@
+"""The grading engine behind every lesson's hidden tests.
+
+Student code is untrusted: it may rebind helpers, monkeypatch NumPy, return objects with a
+fake ``.shape``, inspect its caller's frames, loop forever or allocate without bound. So it
+never runs where verdicts are made.
+
+Processes::
+
+    kernel (untrusted)          judge (pristine, python -I)          worker (student code)
+    check(name, fn) ---------> reference outputs, comparisons ----> runs fn under limits
+      cloudpickle(fn) by value  never unpickles student code        RLIMIT_AS, RLIMIT_CPU,
+      JSON report <----------- numerical gradients (own numpy) <--- wall timeout, own session
+                                                                     replies: np.save bytes
+
+* ``check`` pickles the student's function by value with cloudpickle (functions from
+  ``__main__`` travel with the globals they use; modules such as numpy travel by reference, so
+  a monkeypatched numpy in the kernel stays there) and starts the JUDGE, a fresh
+  ``python -I`` interpreter that makes itself non-dumpable (its memory cannot be read through
+  ``/proc``). The judge starts a WORKER (``python -I``, own session, memory, CPU and file-size
+  limits, a wall-clock timeout per call, the lesson's reference modules blocked from import)
+  and hands it the payload unopened.
+* The judge sends inputs; the worker returns plain arrays only: ``np.save`` bytes, read with
+  ``np.load(allow_pickle=False)``; exact ``ndarray`` with a float dtype required. What cannot
+  be an array (the student's ``cache``) stays in the worker behind a handle that the judge
+  passes to the backward call. Inputs are snapshotted after each case to detect mutation.
+* Expected values are computed in the judge from :mod:`rnnref`; backward functions are also
+  compared with central differences of the student's own forward (one batched request), using
+  NumPy functions the judge bound at import. Failures match known wrong variants computed in
+  the judge (``autograder/checks/lessonNN.py``), so messages name the quantity, the error, the
+  tolerance and the likely cause. ``check`` prints a short summary or raises AssertionError.
+
+In-kernel code can still be subverted (a cell can rebind ``check`` or silence errors with
+``get_ipython().set_custom_exc``), so the out-of-kernel authority is :func:`verify_notebook`.
+
+API for the instructor command line
+-----------------------------------
+``verify_notebook(notebook_path, lesson=None, timeout=10, memory_mb=1024) -> dict``
+    Re-grades a submitted notebook FILE: the worker executes its code cells except test cells
+    (IPython syntax transformed to Python; magics, shell lines and ``get_ipython()`` hooks do
+    nothing; a failing cell does not stop the next; ``timeout`` seconds per cell and per
+    check call), then the judge runs every hidden check of the lesson. ``lesson`` is the
+    assignment name (``"01_vanilla_rnn"``), by default taken from the file or folder name.
+    Grade cells, their points and the functions they check come from the trusted SOURCE
+    notebook in ``solutions/``, never from the submission. Returns
+    ``{grade_id: {"passed": bool, "points": float, "max_points": float, "message": str,
+    "functions": [names], "cell_errors": [str]}}`` (``cell_errors``: the notebook's failing
+    cells, the same list in every entry). A test
+    cell that nbgrader scored as passed but that fails here is tampering (or a flaky test).
+``scan(source) -> list[str]``
+    Static flags for tamper attempts in student source (see :mod:`autograder.checks.scan`):
+    for the instructor's summary, not a grade by themselves.
+"""
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+from autograder.checks._launch import bootstrap, frame
+from autograder.checks.scan import scan
+
+__all__ = ["check", "verify_notebook", "scan", "grade_cells"]
+
+_SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
+_CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](\w+)["']""")
+
+
+def _run_judge(request, payload=None, timeout=120):
+    data = json.dumps(request).encode()
+    stdin = frame(data) + (frame(payload) if payload is not None else b"")
+    try:
+        proc = subprocess.run(
+            bootstrap("_launch", "judge_main"), input=stdin, capture_output=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return None, "the grading judge did not finish in time"
+    try:
+        return json.loads(proc.stdout), None
+    except ValueError:
+        tail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        return None, f"the grading judge exited without a verdict ({tail[0]})"
+
+
+def check(name, func, timeout=10, memory_mb=1024, quiet=False, **helpers):
+    """Grade ``func`` as the lesson function ``name`` in an isolated judge.
+
+    ``helpers`` are other student functions the check needs, by name (a backward's check
+    needs the student's forward for its cache: ``rnn_step_forward=rnn_step_forward``).
+    Prints a one-line summary (returns None, so a notebook cell shows only that line);
+    raises AssertionError with the judge's message on failure.
+    """
+    import cloudpickle
+
+    try:
+        payload = cloudpickle.dumps({name: func, **helpers})
+    except Exception as exc:  # noqa: BLE001 (anything unpicklable in the student's globals)
+        raise AssertionError(f"{name}: could not send your function to the grader: {exc}") from None
+    req = {"mode": "check", "name": name, "timeout": timeout, "memory_mb": memory_mb}
+    report, error = _run_judge(req, payload, timeout=60 + 20 * timeout)
+    if report is None:
+        raise AssertionError(f"{name}: {error}")
+    if not report.get("passed"):
+        raise AssertionError(report.get("message", "failed"))
+    if not quiet:
+        print(report["message"])
+
+
+def grade_cells(lesson):
+    """``{grade_id: (points, [function names])}`` of the lesson's source notebook."""
+    (nb_path,) = sorted((_SOLUTIONS / lesson).glob("*.ipynb"))
+    cells = {}
+    for cell in json.loads(nb_path.read_text(encoding="utf-8"))["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution") and cell["cell_type"] == "code":
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            cells[meta["grade_id"]] = (float(meta.get("points", 0)), _CHECK_CALL.findall(source))
+    return cells
+
+
+def _lesson_of(path):
+    for part in (path.stem, path.parent.name):
+        if (_SOLUTIONS / part).is_dir():
+            return part
+    raise ValueError(f"cannot tell the lesson of {path}; pass lesson=")
+
+
+def verify_notebook(notebook_path, lesson=None, timeout=10, memory_mb=1024):
+    """Re-grade a notebook file out of the kernel; see the module docstring."""
+    path = Path(notebook_path).resolve()
+    lesson = lesson or _lesson_of(path)
+    cells = grade_cells(lesson)
+    functions = list(dict.fromkeys(f for _, fns in cells.values() for f in fns))
+    req = {
+        "mode": "notebook",
+        "path": str(path),
+        "lesson": lesson,
+        "functions": functions,
+        "skip_ids": sorted(cells),
+        "timeout": timeout,
+        "memory_mb": memory_mb,
+    }
+    report, error = _run_judge(req, timeout=120 + 40 * timeout)
+    results = {}
+    for grade_id, (points, fns) in cells.items():
+        reps = [(report or {}).get("functions", {}).get(f) for f in fns]
+        passed = bool(fns) and all(r and r.get("passed") for r in reps)
+        message = error or " ".join(r.get("message", "") for r in reps if r and not r.get("passed"))
+        results[grade_id] = {
+            "passed": passed,
+            "points": points if passed else 0.0,
+            "max_points": points,
+            "message": "" if passed else message,
+            "functions": fns,
+            "cell_errors": (report or {}).get("cell_errors", [error] if error else []),
+        }
+    return results

@@ -1,0 +1,428 @@
+"""The judge: a pristine interpreter that grades student functions it never runs itself.
+
+Started by ``_launch.judge_main`` (``python -I``) for :func:`autograder.checks.check` (one
+cloudpickle payload it passes on unopened) or :func:`autograder.checks.verify_notebook` (a
+notebook file). It starts one worker under resource limits, sends it inputs, reads back plain
+arrays only, and compares them with the reference computed here. Reads one JSON request frame
+(and, for a check, one payload frame) on stdin; writes one JSON report on stdout.
+"""
+
+import importlib
+import json
+import os
+import pkgutil
+import select
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+
+from autograder.checks import _proto
+from autograder.checks._launch import start_worker
+
+_isfinite, _abs, _max, _sum, _array_equal = np.isfinite, np.abs, np.max, np.sum, np.array_equal
+
+
+class CallTimeout(Exception):
+    pass
+
+
+class WorkerDied(Exception):
+    pass
+
+
+class WorkerHandle:
+    """One worker process, restarted (and its setup replayed) after a timeout or a crash."""
+
+    def __init__(self, memory_mb, cpu_seconds, blocked, cwd=None, proc=None):
+        self.memory_mb, self.cpu_seconds, self.cwd = memory_mb, cpu_seconds, cwd
+        # replayed after every (re)start: block the answer key, then payload / notebook cells
+        self.setup = [({"op": "block", "names": list(blocked)}, 30)]
+        self.proc = proc
+        self.restart(keep=proc is not None)
+
+    def start(self):
+        self.proc = start_worker(self.memory_mb, self.cpu_seconds, self.cwd)
+
+    def close(self):
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self.proc.wait()
+            for f in (self.proc.stdin, self.proc.stdout):
+                f.close()
+            self.proc = None
+
+    def restart(self, keep=False):
+        if not keep:
+            self.close()
+            self.start()
+        for msg, timeout in self.setup:
+            try:
+                self.request(msg, timeout)
+            except (CallTimeout, WorkerDied):
+                self.close()
+                self.start()
+
+    def request(self, msg, timeout):
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+
+        def wait():
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise CallTimeout
+
+        try:
+            _proto.send_request(self.proc.stdin.fileno(), msg)
+            header = json.loads(_proto.read_frame(fd, wait))
+            if not isinstance(header, dict) or not isinstance(header.get("arrays", 0), int):
+                raise WorkerDied("malformed reply")
+            arrays = [
+                _proto.decode_array(_proto.read_frame(fd, wait)) for _ in range(header["arrays"])
+            ]
+        except CallTimeout:
+            self.close()
+            raise
+        except (_proto.ChannelClosed, BrokenPipeError, ValueError, OSError) as exc:
+            code = self.proc.poll() if self.proc else None
+            self.close()
+            if code is not None and code < 0:
+                why = {signal.SIGXCPU: "CPU time limit", signal.SIGKILL: "killed"}.get(
+                    -code, f"signal {-code}"
+                )
+                raise WorkerDied(f"the worker process died ({why})") from exc
+            raise WorkerDied(f"the worker process stopped answering ({exc or 'exited'})") from exc
+        return header, arrays
+
+
+def _err(got, want):
+    """``max|got - want| / max|want|``: a relative error that tiny entries cannot inflate."""
+    scale = max(float(_max(_abs(want))) if want.size else 0.0, 1e-8)
+    return float(_max(_abs(got - want))) / scale if want.size else 0.0
+
+
+class Fail(Exception):
+    pass
+
+
+def _case_label(case):
+    return ", ".join(f"{k}={v}" for k, v in case.items())
+
+
+def _hint_for_error(spec, text):
+    for needle, hint in spec.errors:
+        if needle in text:
+            return f" Likely cause: {hint}"
+    return ""
+
+
+def _call(worker, spec, fn, args, timeout, keep=None, memory_mb=0, adapter=None):
+    try:
+        header, arrays = worker.request(
+            {"op": "call", "fn": fn, "args": args, "keep": keep, "adapter": adapter}, timeout
+        )
+    except CallTimeout:
+        worker.restart()
+        raise Fail(
+            f"{fn} did not return within {timeout:g} s (an infinite loop?); it was stopped."
+        ) from None
+    except WorkerDied as exc:
+        worker.restart()
+        raise Fail(f"{fn} crashed the grading process: {exc}.") from None
+    if not header.get("ok"):
+        error = str(header.get("error", "unknown error"))
+        if header.get("memory") or error.startswith("MemoryError"):
+            raise Fail(f"{fn} ran out of memory (limit {memory_mb} MB): {error}")
+        raise Fail(f"{fn} raised {error}.{_hint_for_error(spec, error)}")
+    return header, arrays
+
+
+def _unpack(fn, header, arrays, names):
+    kinds = header.get("kinds", [])
+    if len(names) > 1 and not header.get("tuple"):
+        raise Fail(f"{fn} returned a {kinds[0] if kinds else '?'}; expected a tuple {names}.")
+    if len(kinds) != len(names):
+        raise Fail(f"{fn} returned {len(kinds)} values; expected {len(names)}: {names}.")
+    got, it = {}, iter(arrays)
+    for name, kind in zip(names, kinds, strict=True):
+        arr = next(it) if kind == "ndarray" else None
+        if name is None:
+            continue
+        if arr is None:
+            raise Fail(f"{fn}: {name} is a {kind}; expected a NumPy float array.")
+        if arr.dtype.kind != "f":
+            raise Fail(f"{fn}: {name} has dtype {arr.dtype}; expected a float array (float64).")
+        got[name] = arr
+    return got
+
+
+def _diagnose(spec, inputs, name, got, want, variants):
+    """``(what is wrong, likely cause or "")`` for one output that failed."""
+    if got.shape != want.shape:
+        hint = ""
+        if got.shape == want.shape[::-1]:
+            hint = " (the transpose: check the orientation, e.g. x @ Wx with Wx of shape (D, H))"
+        return f"{name} has shape {got.shape}, expected {want.shape}{hint}", ""
+    if not _isfinite(got).all():
+        return f"{name} contains NaN or inf", ""
+    what = f"{name} (relative error {_err(got, want):.1e})"
+    for text, variant in spec.mistakes:
+        if text not in variants:
+            variants[text] = variant(**inputs)
+        alt = variants[text].get(name)
+        if alt is not None and alt.shape == got.shape and _err(got, alt) <= spec.tol:
+            return what, text
+    if _err(got, -want) <= spec.tol:
+        return what, "the sign is flipped."
+    if got.ndim == 2 and got.shape[0] == got.shape[1] and _err(got, want.T) <= spec.tol:
+        return what, "transposed (e.g. Wh @ h instead of h @ Wh, or a misplaced .T)."
+    return what, ""
+
+
+def _summarise(spec, diagnoses):
+    """One sentence per likely cause, naming the quantities it explains."""
+    by_cause = {}
+    for what, cause in diagnoses:
+        by_cause.setdefault(cause, []).append(what)
+    parts = []
+    for cause, whats in by_cause.items():
+        shapes = [w for w in whats if "shape" in w or "NaN" in w]
+        errs = [w for w in whats if w not in shapes]
+        text = "; ".join(shapes)
+        if errs:
+            verb = "is" if len(errs) == 1 else "are"
+            text += ("; " if text else "") + (
+                f"{', '.join(errs)} {verb} wrong (tolerance {spec.tol:.0e})"
+            )
+        parts.append(text + "." + (f" Likely cause: {cause}" if cause else ""))
+    return " ".join(parts)
+
+
+def _gradcheck(worker, spec, inputs, got, timeout, adapter=None, h=1e-5):
+    """Central differences of the student's own forward; ``(name -> error)`` or a reason."""
+    fargs = [inputs[a] for a in spec.forward_args]
+    perturb = []
+    for iname in spec.wrt.values():
+        i = spec.forward_args.index(iname)
+        for flat in range(fargs[i].size):
+            perturb += [(i, flat, h), (i, flat, -h)]
+    try:
+        header, arrays = worker.request(
+            {
+                "op": "perturb",
+                "fn": spec.forward,
+                "args": fargs,
+                "out": spec.forward_out,
+                "perturb": perturb,
+                "adapter": adapter,
+            },
+            timeout,
+        )
+    except (CallTimeout, WorkerDied):
+        worker.restart()
+        return "the numerical gradient check of your forward did not finish"
+    if not header.get("ok") or len(arrays) != 1 or arrays[0].dtype.kind != "f":
+        return "the numerical gradient check could not run your forward"
+    rows, dout = arrays[0], inputs[spec.upstream]
+    if rows.shape[1:] != dout.shape:
+        return "your forward's output has the wrong shape for a gradient check"
+    fp = _sum(rows[0::2] * dout, axis=tuple(range(1, rows.ndim)))
+    fm = _sum(rows[1::2] * dout, axis=tuple(range(1, rows.ndim)))
+    num_all, errors, k = (fp - fm) / (2 * h), {}, 0
+    for gname, iname in spec.wrt.items():
+        n = inputs[iname].size
+        num = num_all[k : k + n].reshape(inputs[iname].shape)
+        k += n
+        if gname in got and got[gname].shape == num.shape:
+            errors[gname] = _err(got[gname], num)
+    return errors
+
+
+def run_spec(spec, specs, worker, timeout, memory_mb):
+    """Check one function on every case; returns the report dict."""
+    t0 = time.monotonic()
+    report = {"name": spec.name, "passed": False, "cases": 0, "max_error": 0.0}
+    try:
+        for ci, case in enumerate(spec.cases):
+            rng = np.random.default_rng([spec.seed, ci])
+            inputs = spec.make_inputs(rng, **case)
+            expected = spec.reference(**{k: v.copy() for k, v in inputs.items()})
+            where = f" (case {_case_label(case)})"
+            worker.request({"op": "reset"}, timeout)
+            sent, args = [], []
+            if spec.forward:
+                cache_index = specs[spec.forward].outputs.index(None)
+                fargs = [inputs[a] for a in spec.forward_args]
+                sent += list(zip(spec.forward_args, fargs, strict=True))
+                try:
+                    header, _ = _call(
+                        worker,
+                        spec,
+                        spec.forward,
+                        [("a", a) for a in fargs],
+                        timeout,
+                        "fwd",
+                        memory_mb,
+                        specs[spec.forward].adapter,
+                    )
+                except Fail as exc:
+                    raise Fail(
+                        f"{spec.name} needs the cache of {spec.forward}, but {exc}"
+                    ) from None
+                if len(header.get("kinds", [])) <= cache_index:
+                    raise Fail(
+                        f"{spec.name} needs the cache of {spec.forward}, which returned "
+                        f"{len(header.get('kinds', []))} values."
+                    )
+            for a in spec.args:
+                if a == "cache":
+                    args.append(("h", "fwd", cache_index))
+                else:
+                    args.append(("a", inputs[a]))
+                    sent.append((a, inputs[a]))
+            header, arrays = _call(
+                worker, spec, spec.name, args, timeout, None, memory_mb, spec.adapter
+            )
+            got = _unpack(spec.name, header, arrays, spec.outputs)
+            variants, diagnoses, problems = {}, [], []
+            for name in (n for n in spec.outputs if n is not None):
+                want = expected[name]
+                e = _err(got[name], want) if got[name].shape == want.shape else np.inf
+                if not (e <= spec.tol):
+                    diagnoses.append(_diagnose(spec, inputs, name, got[name], want, variants))
+                else:
+                    report["max_error"] = max(report["max_error"], e)
+            if diagnoses:
+                problems.append(_summarise(spec, diagnoses))
+            _, after = worker.request({"op": "snapshot"}, timeout)
+            changed = [n for (n, a), b in zip(sent, after, strict=False) if not _array_equal(a, b)]
+            if len(after) != len(sent):
+                changed = ["(could not verify)"]
+            if spec.forward and ci < spec.gradcheck_cases:
+                gc = _gradcheck(worker, spec, inputs, got, timeout, specs[spec.forward].adapter)
+                if isinstance(gc, dict):
+                    report["gradcheck_error"] = max(
+                        [report.get("gradcheck_error", 0.0), *gc.values()]
+                    )
+                    bad = [g for g, e in gc.items() if e > spec.grad_tol]
+                    if problems and not bad:
+                        problems.append(
+                            f"Your gradients agree with central differences of your own "
+                            f"{spec.forward}, so the forward itself (or its cache) is wrong: "
+                            f"fix {spec.forward} first."
+                        )
+                    elif bad:
+                        problems.append(
+                            "Numerical check against your own forward: "
+                            + ", ".join(f"{g} error {gc[g]:.1e}" for g in bad)
+                            + "."
+                        )
+            if problems:
+                raise Fail(f"{spec.name}{where}: " + " ".join(problems))
+            if changed:
+                raise Fail(
+                    f"{spec.name}{where} modified its input(s) {', '.join(changed)} in place "
+                    f"(e.g. `x += ...` or `x[...] = ...`): compute into new arrays instead."
+                )
+            report["cases"] += 1
+        report["passed"] = True
+        report["message"] = (
+            f"{spec.name}: passed {report['cases']} cases, max relative error "
+            f"{report['max_error']:.1e} (tolerance {spec.tol:.0e}), inputs unchanged"
+            + (
+                f", gradient check {report['gradcheck_error']:.1e}"
+                if "gradcheck_error" in report
+                else ""
+            )
+        )
+    except Fail as exc:
+        report["message"] = str(exc)
+    except (CallTimeout, WorkerDied) as exc:
+        worker.restart()
+        report["message"] = f"{spec.name}: grading stopped ({type(exc).__name__}: {exc})."
+    report["seconds"] = round(time.monotonic() - t0, 3)
+    return report
+
+
+def lesson_modules():
+    import autograder.checks as pkg
+
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if info.name.startswith("lesson") and info.name[6:].isdigit():
+            yield importlib.import_module(f"autograder.checks.{info.name}")
+
+
+def find_lesson(name=None, lesson=None):
+    """The lesson module that has a spec for ``name`` (or is lesson ``"NN..."``)."""
+    for mod in lesson_modules():
+        if lesson is not None and mod.__name__.endswith("lesson" + lesson[:2]):
+            return mod
+        if lesson is None and name in mod.SPECS:
+            return mod
+    raise KeyError(f"no checks for {lesson or name!r}")
+
+
+def handle(req, payload, proc=None):
+    mod = find_lesson(req.get("name"), req.get("lesson"))
+    timeout, memory_mb = float(req.get("timeout", 10)), int(req.get("memory_mb", 1024))
+    if req["mode"] == "check":
+        worker = WorkerHandle(memory_mb, int(max(60, 6 * timeout)), mod.BLOCKED, proc=proc)
+        try:
+            load = ({"op": "load", "payload": payload}, 30)
+            header, _ = worker.request(*load)
+            if not header.get("ok"):
+                return {
+                    "name": req["name"],
+                    "passed": False,
+                    "message": f"could not load your function: {header.get('error')}",
+                }
+            worker.setup.append(load)
+            return run_spec(mod.SPECS[req["name"]], mod.SPECS, worker, timeout, memory_mb)
+        finally:
+            worker.close()
+    # mode "notebook": run the file's cells (test cells excluded), then every check
+    path = Path(req["path"])
+    skip = set(req.get("skip_ids", []))
+    result = {"functions": {}, "cell_errors": []}
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        cells = [c for c in nb["cells"] if c.get("cell_type") == "code"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        msg = f"the notebook could not be read: {type(exc).__name__}: {exc}"
+        result["functions"] = {
+            f: {"name": f, "passed": False, "message": msg} for f in req["functions"]
+        }
+        return result
+    worker = WorkerHandle(
+        memory_mb, int(max(300, 30 * timeout)), mod.BLOCKED, cwd=str(path.parent), proc=proc
+    )
+    try:
+        for i, cell in enumerate(cells):
+            meta = (cell.get("metadata") or {}).get("nbgrader") or {}
+            if meta.get("grade_id") in skip or (meta.get("grade") and not meta.get("solution")):
+                continue
+            src = cell.get("source", "")
+            src = "".join(src) if isinstance(src, list) else str(src)
+            msg = ({"op": "exec", "source": src, "index": i}, timeout)
+            try:
+                header, _ = worker.request(*msg)
+                worker.setup.append(msg)
+                if not header.get("ok"):
+                    result["cell_errors"].append(f"code cell {i}: {header.get('error')}")
+            except CallTimeout:
+                result["cell_errors"].append(f"code cell {i}: did not finish within {timeout:g} s")
+                worker.restart()
+            except WorkerDied as exc:
+                result["cell_errors"].append(f"code cell {i}: {exc}")
+                worker.restart()
+        for name in req["functions"]:
+            result["functions"][name] = run_spec(
+                mod.SPECS[name], mod.SPECS, worker, timeout, memory_mb
+            )
+    finally:
+        worker.close()
+    return result

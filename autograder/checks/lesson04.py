@@ -1,0 +1,418 @@
+"""Hidden checks of lesson 04 (LSTM), gate order **i, f, o, g** in the fused matrices::
+
+    a = x_t Wx + h_{t-1} Wh + b;  i, f, o = sigmoid(blocks 0, 1, 2);  g = tanh(block 3)
+    c_t = f * c_{t-1} + i * g;    h_t = o * tanh(c_t);    lstm_forward starts from c0 = 0
+
+Each spec names the reference (:mod:`rnnref.lstm`), the seeded input shapes (N = 1, T = 1 and
+D != H included) and the known mistakes as wrong variants computed here, in the judge.
+
+The engine's numerical check perturbs ONE output of the student's forward. The step backward
+has two upstream gradients (``dnext_h``, ``dnext_c``), so the cases that are gradient-checked
+(the first two) draw ``dnext_c = 0``: the loss is then ``<next_h, dnext_h>`` exactly, and every
+gradient still flows through the cell (``next_h = o * tanh(next_c)``). The other cases draw a
+nonzero ``dnext_c`` and are compared with the reference.
+"""
+
+import numpy as np
+
+from autograder.checks.spec import Spec
+from rnnref import lstm
+
+BLOCKED = ("rnnref.lstm",)  # the answer key of this lesson; unavailable inside the worker
+
+
+def _sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def _params(rng, D, H):
+    b = 0.2 * rng.standard_normal(4 * H)
+    b[H : 2 * H] += 0.5  # a forget gate leaning open, as after the usual initialisation
+    return {
+        "Wx": 0.5 * rng.standard_normal((D, 4 * H)),
+        "Wh": 0.4 * rng.standard_normal((H, 4 * H)),
+        "b": b,
+    }
+
+
+def step_inputs(rng, N, D, H, dnext_c=1.0):
+    """``dnext_c`` scales the upstream gradient of the cell (0 in the gradient-checked cases)."""
+    return {
+        "x": rng.standard_normal((N, D)),
+        "prev_h": 0.6 * rng.standard_normal((N, H)),
+        "prev_c": rng.standard_normal((N, H)),
+        **_params(rng, D, H),
+        "dnext_h": rng.standard_normal((N, H)),
+        "dnext_c": dnext_c * rng.standard_normal((N, H)),
+    }
+
+
+def seq_inputs(rng, N, T, D, H):
+    return {
+        "x": rng.standard_normal((N, T, D)),
+        "h0": 0.6 * rng.standard_normal((N, H)),
+        **_params(rng, D, H),
+        "dh": rng.standard_normal((N, T, H)),
+    }
+
+
+STEP_CASES = [
+    dict(N=3, D=4, H=5, dnext_c=0),
+    dict(N=1, D=2, H=3, dnext_c=0),
+    dict(N=2, D=6, H=4),
+    dict(N=4, D=3, H=3),
+    dict(N=1, D=3, H=2),
+]
+SEQ_CASES = [dict(N=2, T=3, D=4, H=5), dict(N=1, T=1, D=3, H=2), dict(N=3, T=5, D=2, H=4)]
+
+
+# ----- references (judge side) -------------------------------------------------------------
+def ref_step_forward(x, prev_h, prev_c, Wx, Wh, b, **_):
+    next_h, next_c, _ = lstm.lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b)
+    return {"next_h": next_h, "next_c": next_c}
+
+
+def ref_step_backward(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c, **_):
+    _, _, cache = lstm.lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b)
+    names = ("dx", "dprev_h", "dprev_c", "dWx", "dWh", "db")
+    return dict(zip(names, lstm.lstm_step_backward(dnext_h, dnext_c, cache), strict=True))
+
+
+def ref_forward(x, h0, Wx, Wh, b, **_):
+    return {"h": lstm.lstm_forward(x, h0, Wx, Wh, b)[0]}
+
+
+def ref_backward(x, h0, Wx, Wh, b, dh, **_):
+    _, cache = lstm.lstm_forward(x, h0, Wx, Wh, b)
+    names = ("dx", "dh0", "dWx", "dWh", "db")
+    return dict(zip(names, lstm.lstm_backward(dh, cache), strict=True))
+
+
+# ----- known mistakes: one plain step with knobs ------------------------------------------
+def _step(x, h, c, Wx, Wh, b, order="ifog", cell="sum", read="tanh_c"):
+    """A forward step; ``order`` names the gate each fused block is (wrongly) taken to be."""
+    H = h.shape[1]
+    a = x @ Wx + h @ Wh + b
+    blocks = dict(zip(order, (a[:, k * H : (k + 1) * H] for k in range(4)), strict=True))
+    i, f, o = _sigmoid(blocks["i"]), _sigmoid(blocks["f"]), _sigmoid(blocks["o"])
+    g = _sigmoid(blocks["g"]) if cell == "sigmoid_g" else np.tanh(blocks["g"])
+    s = f * c + i * g
+    next_c = {"sum": s, "sigmoid_g": s, "squashed": _sigmoid(s), "no_forget": i * g}[cell]
+    read_out = {"tanh_c": np.tanh(next_c), "c": next_c, "prev_c": np.tanh(c)}[read]
+    return o * read_out, next_c, (x, h, c, i, f, o, g, next_c)
+
+
+def _step_back(
+    dnext_h,
+    dnext_c,
+    st,
+    Wx,
+    Wh,
+    use_dnext_c=True,
+    h_to_c=True,
+    deriv="tanh_c",
+    prev_c_grad="dc_f",
+    da_order="ifog",
+    scale=1.0,
+):
+    x, h, c, i, f, o, g, next_c = st
+    tc = np.tanh(next_c)
+    local = {"tanh_c": 1 - tc**2, "c": 1 - next_c**2}[deriv]
+    dc = (dnext_c if use_dnext_c else 0) + (dnext_h * o * local if h_to_c else 0)
+    do = dnext_h * (tc if deriv == "tanh_c" else next_c)
+    grads = {
+        "i": dc * g * i * (1 - i),
+        "f": dc * c * f * (1 - f),
+        "o": do * o * (1 - o),
+        "g": dc * i * (1 - g**2),
+    }
+    da = np.concatenate([grads[k] for k in da_order], axis=1)
+    dprev_c = {"dc_f": dc * f, "dc": dc, "dnext_c_f": dnext_c * f}[prev_c_grad]
+    return {
+        "dx": da @ Wx.T,
+        "dprev_h": da @ Wh.T,
+        "dprev_c": dprev_c,
+        "dWx": scale * (x.T @ da),
+        "dWh": scale * (h.T @ da),
+        "db": scale * da.sum(axis=0),
+    }
+
+
+def _step_fwd_variant(x, prev_h, prev_c, Wx, Wh, b, dnext_h=None, dnext_c=None, **kw):
+    next_h, next_c, _ = _step(x, prev_h, prev_c, Wx, Wh, b, **kw)
+    return {"next_h": next_h, "next_c": next_c}
+
+
+def _step_bwd_variant(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c, **kw):
+    _, _, st = _step(x, prev_h, prev_c, Wx, Wh, b)
+    return _step_back(dnext_h, dnext_c, st, Wx, Wh, **kw)
+
+
+def _forward_variant(x, h0, Wx, Wh, b, reverse=False, zero_h0=False, c0_is_h0=False, **kw):
+    N, T, _ = x.shape
+    H = h0.shape[1]
+    out = np.zeros((N, T, H))
+    h = np.zeros_like(h0) if zero_h0 else h0
+    c = h0 if c0_is_h0 else np.zeros_like(h0)
+    for t in reversed(range(T)) if reverse else range(T):
+        h, c, _ = _step(x[:, t], h, c, Wx, Wh, b, **kw)
+        out[:, t] = h
+    return {"h": out}
+
+
+def _bptt_variant(
+    x,
+    h0,
+    Wx,
+    Wh,
+    b,
+    dh,
+    carry_h=True,
+    carry_c=True,
+    forward_time=False,
+    accumulate=True,
+    scale=1.0,
+    **kw,
+):
+    N, T, _ = x.shape
+    h, c, states = h0, np.zeros_like(h0), []
+    for t in range(T):
+        h, c, st = _step(x[:, t], h, c, Wx, Wh, b)
+        states.append(st)
+    dx = np.zeros_like(x)
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
+    dprev_h, dprev_c = np.zeros_like(h0), np.zeros_like(h0)
+    for t in range(T) if forward_time else reversed(range(T)):
+        g = _step_back(
+            dh[:, t] + (dprev_h if carry_h else 0),
+            dprev_c if carry_c else np.zeros_like(h0),
+            states[t],
+            Wx,
+            Wh,
+            scale=scale,
+            **kw,
+        )
+        dx[:, t], dprev_h, dprev_c = g["dx"], g["dprev_h"], g["dprev_c"]
+        if accumulate:
+            dWx, dWh, db = dWx + g["dWx"], dWh + g["dWh"], db + g["db"]
+        else:
+            dWx, dWh, db = g["dWx"], g["dWh"], g["db"]
+    return {"dx": dx, "dh0": dprev_h, "dWx": dWx, "dWh": dWh, "db": db}
+
+
+def _fwd(k):
+    return {n: k[n] for n in ("x", "h0", "Wx", "Wh", "b")}
+
+
+# ----- messages -----------------------------------------------------------------------------
+GATE_ORDER = {
+    "ifgo": "gate order i, f, g, o (PyTorch's and Keras's layout): this course fuses the gates "
+    "as i, f, o, g, so the output gate is block 2 (a[:, 2H:3H]) and the candidate g block 3 "
+    "(a[:, 3H:]).",
+    "fiog": "gate order f, i, o, g: the input gate is block 0 (a[:, :H]) and the forget gate "
+    "block 1 (a[:, H:2H]); the course's order is i, f, o, g.",
+    "igfo": "gate order i, g, f, o (TensorFlow 1's LSTMCell layout i, j, f, o): the course's "
+    "order is i, f, o, g: f = sigmoid(a[:, H:2H]), o = sigmoid(a[:, 2H:3H]), g = tanh(a[:, 3H:]).",
+}
+SQUASHED = (
+    "the cell update is squashed, next_c = sigmoid(f * prev_c + i * g), as in a widely copied "
+    "formula: that form is wrong. The cell update is the plain sum next_c = f * prev_c + i * g; "
+    "only the read-out is squashed, next_h = o * tanh(next_c)."
+)
+MEAN = (
+    "mean instead of sum over the batch: the loss is a sum of per-example terms, so parameter "
+    "gradients are sums over the N rows (`da.sum(axis=0)`, not `.mean`), with no 1/N."
+)
+DA_ORDER = (
+    "the gate gradients are concatenated in the wrong order: da must be "
+    "[di, df, do, dg] (through their activations), the same i, f, o, g layout as the forward."
+)
+C_NOT_TANH = (
+    "derivative of the wrong quantity: next_h = o * tanh(next_c), so do = dnext_h * tanh(next_c) "
+    "and the cell gets dnext_h * o * (1 - tanh(next_c)**2); use tanh(next_c), not next_c."
+)
+SHAPE_ERRORS = [
+    (
+        "matmul",
+        "a product has mismatched shapes: batch-major arrays multiply weights from the right, "
+        "x @ Wx with Wx (D, 4H) and prev_h @ Wh with Wh (H, 4H); the four gates are the four "
+        "column blocks of width H of a = x @ Wx + prev_h @ Wh + b.",
+    ),
+    (
+        "broadcast",
+        "shapes do not broadcast: each gate is one block of H columns of a (N, 4H), e.g. "
+        "a[:, :H], a[:, H:2*H], ...; check that you split with H = prev_h.shape[1].",
+    ),
+    ("shapes", "mismatched shapes: check which side each weight multiplies from (x @ Wx)."),
+    (
+        "not defined",
+        "a name is not defined: does your function use a variable from another cell "
+        "or an earlier step?",
+    ),
+]
+
+
+def _gate_order_mistakes(make):
+    def variant(order):
+        return lambda **k: make(k, order=order)
+
+    return [(GATE_ORDER[o], variant(o)) for o in GATE_ORDER]
+
+
+_STEP_FWD_MISTAKES = _gate_order_mistakes(lambda k, **kw: _step_fwd_variant(**k, **kw)) + [
+    (SQUASHED, lambda **k: _step_fwd_variant(**k, cell="squashed")),
+    (
+        "the tanh is missing from the read-out: next_h = o * tanh(next_c), not o * next_c.",
+        lambda **k: _step_fwd_variant(**k, read="c"),
+    ),
+    (
+        "next_h reads the OLD cell: next_h = o * tanh(next_c), with the cell just updated.",
+        lambda **k: _step_fwd_variant(**k, read="prev_c"),
+    ),
+    (
+        "the forget path is missing: next_c = f * prev_c + i * g keeps part of the old cell.",
+        lambda **k: _step_fwd_variant(**k, cell="no_forget"),
+    ),
+    (
+        "the candidate g uses a sigmoid: g = tanh(a[:, 3H:]); only i, f and o are sigmoids.",
+        lambda **k: _step_fwd_variant(**k, cell="sigmoid_g"),
+    ),
+]
+
+_STEP_WRT = {
+    "dx": "x",
+    "dprev_h": "prev_h",
+    "dprev_c": "prev_c",
+    "dWx": "Wx",
+    "dWh": "Wh",
+    "db": "b",
+}
+_SEQ_WRT = {"dx": "x", "dh0": "h0", "dWx": "Wx", "dWh": "Wh", "db": "b"}
+
+SPECS = {
+    "lstm_step_forward": Spec(
+        name="lstm_step_forward",
+        args=("x", "prev_h", "prev_c", "Wx", "Wh", "b"),
+        outputs=("next_h", "next_c", None),
+        make_inputs=step_inputs,
+        cases=STEP_CASES,
+        reference=ref_step_forward,
+        mistakes=_STEP_FWD_MISTAKES,
+        errors=SHAPE_ERRORS,
+    ),
+    "lstm_step_backward": Spec(
+        name="lstm_step_backward",
+        args=("dnext_h", "dnext_c", "cache"),
+        outputs=("dx", "dprev_h", "dprev_c", "dWx", "dWh", "db"),
+        make_inputs=step_inputs,
+        cases=STEP_CASES,
+        reference=ref_step_backward,
+        forward="lstm_step_forward",
+        forward_args=("x", "prev_h", "prev_c", "Wx", "Wh", "b"),
+        forward_out=0,
+        upstream="dnext_h",
+        wrt=_STEP_WRT,
+        mistakes=[
+            (
+                "dnext_c is ignored: the cell's total gradient is dc = dnext_c + "
+                "dnext_h * o * (1 - tanh(next_c)**2); the cell reaches the loss through the "
+                "next step as well as through next_h.",
+                lambda **k: _step_bwd_variant(**k, use_dnext_c=False),
+            ),
+            (
+                "the path through next_h is missing from the cell's gradient: dc = dnext_c + "
+                "dnext_h * o * (1 - tanh(next_c)**2).",
+                lambda **k: _step_bwd_variant(**k, h_to_c=False),
+            ),
+            (
+                "dprev_c misses the forget gate: next_c = f * prev_c + ..., so "
+                "dprev_c = dc * f (the additive highway).",
+                lambda **k: _step_bwd_variant(**k, prev_c_grad="dc"),
+            ),
+            (
+                "dprev_c uses only dnext_c: it is dc * f with dc the TOTAL cell gradient "
+                "(dnext_c plus the part through next_h).",
+                lambda **k: _step_bwd_variant(**k, prev_c_grad="dnext_c_f"),
+            ),
+            (C_NOT_TANH, lambda **k: _step_bwd_variant(**k, deriv="c")),
+            (DA_ORDER, lambda **k: _step_bwd_variant(**k, da_order="ifgo")),
+            (MEAN, lambda **k: _step_bwd_variant(**k, scale=1 / k["x"].shape[0])),
+        ],
+        errors=SHAPE_ERRORS,
+    ),
+    "lstm_forward": Spec(
+        name="lstm_forward",
+        args=("x", "h0", "Wx", "Wh", "b"),
+        outputs=("h", None),
+        make_inputs=seq_inputs,
+        cases=SEQ_CASES,
+        reference=ref_forward,
+        mistakes=_gate_order_mistakes(lambda k, **kw: _forward_variant(**_fwd(k), **kw))
+        + [
+            (SQUASHED, lambda **k: _forward_variant(**_fwd(k), cell="squashed")),
+            (
+                "the tanh is missing from the read-out: h_t = o * tanh(c_t), not o * c_t.",
+                lambda **k: _forward_variant(**_fwd(k), read="c"),
+            ),
+            (
+                "time order reversed: step t = 0 comes first and feeds step 1.",
+                lambda **k: _forward_variant(**_fwd(k), reverse=True),
+            ),
+            (
+                "h0 is ignored: the first step's previous hidden state is h0.",
+                lambda **k: _forward_variant(**_fwd(k), zero_h0=True),
+            ),
+            (
+                "the cell starts from h0: lstm_forward starts from c0 = 0 (zeros of shape "
+                "(N, H)), the hidden state from h0.",
+                lambda **k: _forward_variant(**_fwd(k), c0_is_h0=True),
+            ),
+            (
+                "the cell state is not carried from step to step: pass next_c of step t as "
+                "prev_c of step t+1.",
+                lambda **k: _forward_variant(**_fwd(k), cell="no_forget"),
+            ),
+        ],
+        errors=SHAPE_ERRORS,
+    ),
+    "lstm_backward": Spec(
+        name="lstm_backward",
+        args=("dh", "cache"),
+        outputs=("dx", "dh0", "dWx", "dWh", "db"),
+        make_inputs=seq_inputs,
+        cases=SEQ_CASES,
+        reference=ref_backward,
+        forward="lstm_forward",
+        forward_args=("x", "h0", "Wx", "Wh", "b"),
+        upstream="dh",
+        wrt=_SEQ_WRT,
+        mistakes=[
+            (
+                "the cell gradient from the next step is dropped: carry dprev_c of step t+1 "
+                "into step t as its dnext_c (it starts at zero after the last step).",
+                lambda **k: _bptt_variant(**k, carry_c=False),
+            ),
+            (
+                "missing recurrent gradient: at each step add the gradient flowing back from "
+                "step t+1 (dprev_h) to dh[:, t].",
+                lambda **k: _bptt_variant(**k, carry_h=False),
+            ),
+            (
+                "dprev_c misses the forget gate: dprev_c = dc * f.",
+                lambda **k: _bptt_variant(**k, prev_c_grad="dc"),
+            ),
+            (C_NOT_TANH, lambda **k: _bptt_variant(**k, deriv="c")),
+            (MEAN, lambda **k: _bptt_variant(**k, scale=1 / k["x"].shape[0])),
+            (
+                "time order reversed: backpropagation through time runs from t = T-1 down to 0.",
+                lambda **k: _bptt_variant(**k, forward_time=True),
+            ),
+            (
+                "the weight gradients are overwritten at each step: accumulate them over time "
+                "(dWx += ..., dWh += ..., db += ...).",
+                lambda **k: _bptt_variant(**k, accumulate=False),
+            ),
+        ],
+        errors=SHAPE_ERRORS,
+    ),
+}

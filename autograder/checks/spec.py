@@ -1,0 +1,55 @@
+"""Declarative check specs: what a lesson module (``lessonNN.py``) states per graded function.
+
+A lesson module defines ``SPECS = {name: Spec(...)}`` and ``BLOCKED`` (reference modules the
+worker refuses to import while grading, i.e. the answer key of that lesson).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How the judge checks one graded function.
+
+    name: the student function's name.
+    args: its parameter names in order; ``"cache"`` means "the cache that the student's own
+        ``forward`` returned for the same inputs" (kept in the worker, passed by handle).
+    outputs: names of the returned tuple's elements; ``None`` for opaque ones (a cache).
+    make_inputs: ``(rng, **case) -> dict`` of float64 input arrays, including the forward's
+        inputs and the upstream gradient of a backward.
+    cases: shapes to try, e.g. ``[dict(N=3, D=4, H=5), dict(N=1, D=2, H=3)]`` (seeded).
+    reference: ``(**inputs) -> dict`` of expected outputs, computed in the judge.
+    forward: for a backward, the student's forward function name, its ``forward_args``, the
+        index of its output that ``upstream`` (an input name) is the gradient of, and
+        ``wrt``: gradient output name -> forward input name, for the numerical check.
+    mistakes: ``(message, variant)`` pairs; ``variant(**inputs) -> dict`` computes a known
+        wrong answer. A failing output that matches a variant gets that message.
+    errors: ``(substring, message)`` pairs matched against exceptions the student code raises.
+    tol: largest accepted ``max|yours - expected| / max|expected|``.
+    adapter: for functions whose arguments or results are not flat arrays (lists of
+        parameter tuples, a cell name): a module-level function importable in the worker
+        (so not from the lesson module, which imports the answer key), sent by reference.
+        The worker calls ``adapter(student_fn)(*args)``: it maps the spec's flat float arrays
+        to the student's signature and the student's results back to a flat tuple. Also
+        applied when this spec's function is another spec's ``forward``.
+    """
+
+    name: str
+    args: tuple
+    outputs: tuple
+    make_inputs: Callable
+    cases: list
+    reference: Callable
+    forward: str | None = None
+    forward_args: tuple = ()
+    forward_out: int = 0
+    upstream: str | None = None
+    wrt: dict = field(default_factory=dict)
+    mistakes: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    tol: float = 1e-6
+    grad_tol: float = 1e-5
+    gradcheck_cases: int = 2
+    seed: int = 0
+    adapter: Callable | None = None
