@@ -14,7 +14,7 @@ $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 
 ## The main job: build the course book website into _build/html.
 book: $(VENV)/.installed
-	$(PY) benchmarks/bench_layers.py
+	$(PY) scripts/build_book.py
 
 ## The full test suite (what CI runs).
 test: $(VENV)/.installed

@@ -118,7 +118,7 @@ def gru_forward(x, h0, Wx, Wh, b, *, variant="documents", bh=None):
     Args:
         x: inputs ``(N, T, D)``; h0: initial hidden state ``(N, H)``;
         Wx: ``(D, 3H)``; Wh: ``(H, 3H)``; b: ``(3H,)``; variant, bh: as in
-        :func:`gru_step_forward`.
+            :func:`gru_step_forward`.
 
     Returns:
         ``h (N, T, H)`` and ``cache = (variant, xs, hs, acts, hn, Wx, Wh)``, time-major:

@@ -216,7 +216,7 @@ def _gradcheck(worker, spec, inputs, got, timeout, adapter=None, h=1e-5):
                 "op": "perturb",
                 "fn": spec.forward,
                 "args": fargs,
-                "out": spec.forward_out,
+                "out": list(spec.forward_outs),
                 "perturb": perturb,
                 "adapter": adapter,
             },
@@ -227,11 +227,14 @@ def _gradcheck(worker, spec, inputs, got, timeout, adapter=None, h=1e-5):
         return "the numerical gradient check of your forward did not finish"
     if not header.get("ok") or len(arrays) != 1 or arrays[0].dtype.kind != "f":
         return "the numerical gradient check could not run your forward"
-    rows, dout = arrays[0], inputs[spec.upstream]
-    if rows.shape[1:] != dout.shape:
+    # Each row holds the checked outputs flattened and concatenated, so the loss is the dot
+    # product with the upstream gradients concatenated the same way.
+    rows = arrays[0]
+    dout = np.concatenate([inputs[u].ravel() for u in spec.upstreams])
+    if rows.ndim != 2 or rows.shape[1] != dout.size:
         return "your forward's output has the wrong shape for a gradient check"
-    fp = _sum(rows[0::2] * dout, axis=tuple(range(1, rows.ndim)))
-    fm = _sum(rows[1::2] * dout, axis=tuple(range(1, rows.ndim)))
+    fp = rows[0::2] @ dout
+    fm = rows[1::2] @ dout
     num_all, errors, k = (fp - fm) / (2 * h), {}, 0
     for gname, iname in spec.wrt.items():
         n = inputs[iname].size

@@ -6,11 +6,8 @@
 Each spec names the reference (:mod:`rnnref.lstm`), the seeded input shapes (N = 1, T = 1 and
 D != H included) and the known mistakes as wrong variants computed here, in the judge.
 
-The engine's numerical check perturbs ONE output of the student's forward. The step backward
-has two upstream gradients (``dnext_h``, ``dnext_c``), so the cases that are gradient-checked
-(the first two) draw ``dnext_c = 0``: the loss is then ``<next_h, dnext_h>`` exactly, and every
-gradient still flows through the cell (``next_h = o * tanh(next_c)``). The other cases draw a
-nonzero ``dnext_c`` and are compared with the reference.
+The numerical check of ``lstm_step_backward`` differentiates both outputs of the student's
+forward, ``<next_h, dnext_h> + <next_c, dnext_c>``, with nonzero upstream gradients for both.
 """
 
 import numpy as np
@@ -57,8 +54,8 @@ def seq_inputs(rng, N, T, D, H):
 
 
 STEP_CASES = [
-    dict(N=3, D=4, H=5, dnext_c=0),
-    dict(N=1, D=2, H=3, dnext_c=0),
+    dict(N=3, D=4, H=5),
+    dict(N=1, D=2, H=3),
     dict(N=2, D=6, H=4),
     dict(N=4, D=3, H=3),
     dict(N=1, D=3, H=2),
@@ -309,8 +306,8 @@ SPECS = {
         reference=ref_step_backward,
         forward="lstm_step_forward",
         forward_args=("x", "prev_h", "prev_c", "Wx", "Wh", "b"),
-        forward_out=0,
-        upstream="dnext_h",
+        forward_out=(0, 1),
+        upstream=("dnext_h", "dnext_c"),
         wrt=_STEP_WRT,
         mistakes=[
             (

@@ -43,7 +43,7 @@ class Spec:
     reference: Callable
     forward: str | None = None
     forward_args: tuple = ()
-    forward_out: int = 0
+    forward_out: int | tuple = 0
     upstream: str | None = None
     wrt: dict = field(default_factory=dict)
     mistakes: list = field(default_factory=list)
@@ -53,3 +53,13 @@ class Spec:
     gradcheck_cases: int = 2
     seed: int = 0
     adapter: Callable | None = None
+
+    @property
+    def forward_outs(self):
+        """Indices of the forward's outputs that the numerical check differentiates."""
+        return self.forward_out if isinstance(self.forward_out, tuple) else (self.forward_out,)
+
+    @property
+    def upstreams(self):
+        """Input names of the upstream gradients, one per entry of ``forward_outs``."""
+        return self.upstream if isinstance(self.upstream, tuple) else (self.upstream,)

@@ -136,8 +136,8 @@ class Worker:
                 args = [a.copy() for a in base]
                 args[i].flat[flat] += delta
                 out = self.call(msg["fn"], args, msg.get("adapter"))
-                item = out[msg["out"]] if type(out) is tuple else out
-                rows.append(np.asarray(item, dtype=np.float64))
+                picked = [out[j] for j in msg["out"]] if type(out) is tuple else [out]
+                rows.append(np.concatenate([np.asarray(o, np.float64).ravel() for o in picked]))
             return {"ok": True}, [np.stack(rows)]
         except BaseException as exc:  # noqa: BLE001
             return {"ok": False, "error": _describe(exc)}, []
