@@ -28,3 +28,4 @@ lint: $(VENV)/.installed
 
 benchmark: $(VENV)/.installed
 	$(PY) benchmarks/bench_layers.py
+	$(PY) benchmarks/bench_names.py
