@@ -20,6 +20,7 @@ import numpy as np
 
 from autograder.checks import _proto
 from autograder.checks._launch import start_worker
+from autograder.checks.spec import MetricSpec
 
 _isfinite, _abs, _max, _sum, _array_equal = np.isfinite, np.abs, np.max, np.sum, np.array_equal
 
@@ -245,8 +246,28 @@ def _gradcheck(worker, spec, inputs, got, timeout, adapter=None, h=1e-5):
     return errors
 
 
+def run_metric(spec, worker, timeout, memory_mb):
+    """Check a :class:`MetricSpec`: call the student's function once, evaluate here."""
+    t0 = time.monotonic()
+    report = {"name": spec.name, "passed": False}
+    try:
+        worker.request({"op": "reset"}, timeout)
+        header, arrays = _call(worker, spec, spec.name, [], timeout, None, memory_mb, spec.adapter)
+        got = _unpack(spec.name, header, arrays, spec.outputs)
+        report["passed"], report["message"] = spec.evaluate(got)
+    except Fail as exc:
+        report["message"] = str(exc)
+    except (CallTimeout, WorkerDied) as exc:
+        worker.restart()
+        report["message"] = f"{spec.name}: grading stopped ({type(exc).__name__}: {exc})."
+    report["seconds"] = round(time.monotonic() - t0, 3)
+    return report
+
+
 def run_spec(spec, specs, worker, timeout, memory_mb):
     """Check one function on every case; returns the report dict."""
+    if isinstance(spec, MetricSpec):
+        return run_metric(spec, worker, timeout, memory_mb)
     t0 = time.monotonic()
     report = {"name": spec.name, "passed": False, "cases": 0, "max_error": 0.0}
     try:

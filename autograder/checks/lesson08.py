@@ -16,19 +16,15 @@ adapters of :mod:`autograder.checks._capstone`, parameters as the arrays of ``PA
   parameters with the reference :meth:`rnnref.charlm.CharLM.nll_per_char` on the validation
   split, never with the student's code.
 
-The engine compares outputs with a reference; it has no "judge-side metric" check. The
-quality bar is a :class:`MetricSpec`, run by :func:`run_metric`, which this module hooks into
-the judge's ``run_spec`` when the judge imports it (all other specs go to the engine as they
-are). A ``Spec.metric`` field in the engine would make the hook unnecessary.
+The quality bar is a :class:`~autograder.checks.spec.MetricSpec`: the worker hands over the
+student's trained parameters and the judge scores them with the reference.
 """
-
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from autograder.checks import _capstone
 from autograder.checks._capstone import BAD_CHAR, GRAD_NAMES, NO_CHAR, PARAM_KEYS
-from autograder.checks.spec import Spec
+from autograder.checks.spec import MetricSpec, Spec
 from rnnref import charlm, layers, lstm
 from rnnref.names.vocab import END_ID, PAD_ID, START_ID, Vocab
 
@@ -341,19 +337,6 @@ _SAMPLE_OUTS = (
 )
 
 
-@dataclass(frozen=True)
-class MetricSpec:
-    """A judge-side metric: the worker returns the student's arrays (through ``adapter``),
-    ``evaluate(got) -> (passed, message)`` runs here, in the judge, with the reference."""
-
-    name: str
-    outputs: tuple
-    adapter: object
-    evaluate: object
-    errors: list = field(default_factory=list)
-    tol: float = 0.0
-
-
 def evaluate_trained(got):
     """The validation NLL per character of the student's parameters, by the reference."""
     from rnnref.names import countries, load_split, vocab
@@ -393,49 +376,6 @@ def evaluate_trained(got):
         f"of your parameters), below the bar {BAR}"
     )
 
-
-def run_metric(spec, worker, timeout, memory_mb):
-    """Check a :class:`MetricSpec`: call the student's function once, evaluate here."""
-    import time
-
-    from autograder.checks import judge
-
-    t0 = time.monotonic()
-    report = {"name": spec.name, "passed": False}
-    try:
-        worker.request({"op": "reset"}, timeout)
-        header, arrays = judge._call(
-            worker, spec, spec.name, [], timeout, None, memory_mb, spec.adapter
-        )
-        got = judge._unpack(spec.name, header, arrays, spec.outputs)
-        report["passed"], report["message"] = spec.evaluate(got)
-    except judge.Fail as exc:
-        report["message"] = str(exc)
-    except (judge.CallTimeout, judge.WorkerDied) as exc:
-        worker.restart()
-        report["message"] = f"{spec.name}: grading stopped ({type(exc).__name__}: {exc})."
-    report["seconds"] = round(time.monotonic() - t0, 3)
-    return report
-
-
-def _hook_judge():
-    """Route :class:`MetricSpec` checks to :func:`run_metric`; other specs are untouched."""
-    from autograder.checks import judge
-
-    if getattr(judge.run_spec, "metric_aware", False):
-        return
-    engine_run_spec = judge.run_spec
-
-    def run_spec(spec, specs, worker, timeout, memory_mb):
-        if isinstance(spec, MetricSpec):
-            return run_metric(spec, worker, timeout, memory_mb)
-        return engine_run_spec(spec, specs, worker, timeout, memory_mb)
-
-    run_spec.metric_aware = True
-    judge.run_spec = run_spec
-
-
-_hook_judge()
 
 SPECS = {
     "conditional_forward": Spec(
@@ -546,4 +486,4 @@ SPECS = {
     ),
 }
 
-__all__ = ["SPECS", "BLOCKED", "BAR", "BAD_CHAR", "MetricSpec", "run_metric"]
+__all__ = ["SPECS", "BLOCKED", "BAR", "BAD_CHAR"]

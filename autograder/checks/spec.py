@@ -63,3 +63,16 @@ class Spec:
     def upstreams(self):
         """Input names of the upstream gradients, one per entry of ``forward_outs``."""
         return self.upstream if isinstance(self.upstream, tuple) else (self.upstream,)
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A judge-side metric: the worker returns the student's arrays (through ``adapter``),
+    ``evaluate(got) -> (passed, message)`` runs here, in the judge, with the reference."""
+
+    name: str
+    outputs: tuple
+    adapter: object
+    evaluate: object
+    errors: list = field(default_factory=list)
+    tol: float = 0.0
