@@ -29,3 +29,4 @@ lint: $(VENV)/.installed
 benchmark: $(VENV)/.installed
 	$(PY) benchmarks/bench_layers.py
 	$(PY) benchmarks/bench_names.py
+	$(PY) benchmarks/bench_autograde.py --students 10

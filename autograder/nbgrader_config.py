@@ -1,21 +1,51 @@
-"""nbgrader configuration of the course. Run nbgrader with this file's folder as the current
-directory, or use ``python -m autograder``, which does that for you.
+"""nbgrader configuration of the course, for running plain ``nbgrader`` commands (formgrader,
+``nbgrader release_feedback``, the exchange) from this folder.
+
+``python -m autograder`` does not read this file: it builds the same settings in code (see
+``autograder/settings.py``) and adds what nbgrader lacks (parallel grading, per-notebook time
+and memory limits, the out-of-kernel judge, feedback without hidden tests).
 
 Sources live in ``solutions/`` and the release in ``lessons/`` at the repository root; class
 data (submitted/, autograded/, feedback/, gradebook.db) in ``autograder/course/`` (or
-``$RNN_COURSE_DIR``), which git ignores.
+``$RNN_COURSE_DIR``), which git ignores. ``$RNN_GRADEBOOK_URL`` selects another gradebook
+(any SQLAlchemy URL, e.g. ``postgresql://grader@db.example.org/rnn``).
 """
 
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from autograder.paths import COURSE, LESSONS, SOLUTIONS  # noqa: E402
+from autograder.settings import COURSE_ID, Settings  # noqa: E402
 
+settings = Settings.resolve()
 c = get_config()  # noqa: F821 (injected by traitlets when nbgrader loads this file)
 
-c.CourseDirectory.course_id = "rnn-from-scratch"
-c.CourseDirectory.root = str(COURSE)
-c.CourseDirectory.source_directory = str(SOLUTIONS)
-c.CourseDirectory.release_directory = str(LESSONS)
-c.CourseDirectory.db_url = f"sqlite:///{COURSE / 'gradebook.db'}"
+c.CourseDirectory.course_id = COURSE_ID
+c.CourseDirectory.root = str(settings.course)
+c.CourseDirectory.source_directory = str(settings.source)
+c.CourseDirectory.release_directory = str(settings.release)
+c.CourseDirectory.db_url = settings.db_url
+
+# The same limits as ``python -m autograder autograde`` (except memory, which needs its
+# child process): a cell time limit, a per-notebook time budget, output capped while it runs.
+c.Autograde.autograde_preprocessors = [
+    "autograder.limited_execute.LimitedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Execute.timeout = 60
+c.LimitedExecute.timeout = 60
+c.LimitedExecute.notebook_timeout = 300
+# Kernels talk over IPC sockets, not TCP ports: no port race between parallel graders.
+c.KernelManager.transport = "ipc"
+# nbgrader's own generate_feedback shows hidden tests and tracebacks: strip them (``python -m
+# autograder feedback`` does the same and adds the judge's messages and the reasons).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "autograder.feedback.HideHiddenTests",
+]

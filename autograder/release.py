@@ -52,8 +52,8 @@ def release(assignments=None, dest=LESSONS, db_url=None):
     """
     names = list(assignments) if assignments else lesson_names()
     dest = Path(dest).resolve()
-    if db_url is None:
-        COURSE.mkdir(parents=True, exist_ok=True)
+    # nbgrader changes into the course root before anything else, even with another db_url
+    COURSE.mkdir(parents=True, exist_ok=True)
     # nbgrader takes one assignment name or a glob: several names are generated with "*" into
     # a scratch folder, and only the requested lessons replace their folders in ``dest``, so
     # releasing some lessons never touches the others.

@@ -1,0 +1,233 @@
+"""``python -m autograder``: the instructor's commands, one per step.
+
+    python -m autograder release                 # lessons/ from solutions/, gradebook updated
+    python -m autograder roster students.csv     # optional: id,first_name,last_name,email
+    python -m autograder collect downloads/      # or a .zip; places submissions
+    python -m autograder autograde --workers 2   # parallel, limited, resumable
+    python -m autograder feedback                # feedback/<student>/<assignment>/*.html
+    python -m autograder grades --csv grades.csv # CSV + printed summary
+
+Every command takes ``--db URL`` (any SQLAlchemy URL; env ``RNN_GRADEBOOK_URL``) and
+``--course DIR`` (env ``RNN_COURSE_DIR``); see :mod:`autograder.settings`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from autograder.settings import COURSE_ID, Settings, redact_url
+
+
+def _nbgrader_generate(settings: Settings, assignments: list[str], dest: Path) -> None:
+    """nbgrader's generate_assignment for ``assignments`` into ``dest`` (gradebook updated)."""
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+
+    c = Config()
+    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.root = str(settings.course)
+    c.CourseDirectory.source_directory = str(settings.source)
+    c.CourseDirectory.release_directory = str(dest)
+    c.CourseDirectory.db_url = settings.db_url
+    api = NbGraderAPI(config=c)
+    for a in assignments:
+        out = api.generate_assignment(a, force=True, create=True)
+        if not out.get("success"):
+            raise SystemExit(f"release of {a} failed:\n{out.get('error') or out.get('log')}")
+
+
+def do_release(settings: Settings, assignments: list[str] | None) -> None:
+    settings.course.mkdir(parents=True, exist_ok=True)
+    from autograder import paths
+
+    try:
+        from autograder.release import release
+    except ImportError:
+        release = None
+    # the course's release step (reproducible notebooks) works on the repository's solutions/;
+    # another source folder (tests, a fork of the course) gets nbgrader's plain generate step
+    if release is not None and settings.source == paths.SOLUTIONS.resolve():
+        release(assignments=assignments, dest=settings.release, db_url=settings.db_url)
+    else:
+        _nbgrader_generate(
+            settings, assignments or settings.assignments_in_source(), settings.release
+        )
+    names = ", ".join(assignments or settings.assignments_in_source())
+    print(f"released {names} to {settings.release}")
+
+
+def register_missing(settings: Settings) -> list[str]:
+    """Put source assignments the gradebook lacks into it (the release folder is untouched)."""
+    from autograder import gradebook
+
+    settings.course.mkdir(parents=True, exist_ok=True)
+    known = set(gradebook.assignment_names(settings.db_url))
+    missing = [a for a in settings.assignments_in_source() if a not in known]
+    for a in missing:
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                _nbgrader_generate(settings, [a], Path(tmp))
+            except SystemExit as e:  # a broken source must not stop the other lessons
+                print(f"warning: could not register {a} in the gradebook: {e}", file=sys.stderr)
+    return missing
+
+
+def _ids_by_notebook(settings: Settings) -> dict[str, set[str]]:
+    from autograder import gradebook
+
+    out = {}
+    for _a, nbs in gradebook.structure(settings.db_url).items():
+        for nb, cells in nbs.items():
+            out[nb] = set(cells)
+    return out
+
+
+def cmd_collect(settings: Settings, args) -> int:
+    from autograder import gradebook
+    from autograder.collect import collect
+
+    register_missing(settings)
+    notebooks = {
+        a: sorted(nbs) for a, nbs in gradebook.structure(settings.db_url).items()
+    } or settings.notebooks_in_source()
+    report = collect(settings, Path(args.path), notebooks, _ids_by_notebook(settings))
+    for line in report["placed"]:
+        print(f"placed     {line}")
+    for line in report["unchanged"]:
+        print(f"unchanged  {line}")
+    for line in report["backups"]:
+        print(f"replaced   {line} (previous submission kept there)")
+    for line in report["unplaced"]:
+        print(f"NOT PLACED {line}")
+    print(
+        f"{len(report['placed'])} placed, {len(report['unchanged'])} unchanged, "
+        f"{len(report['backups'])} replaced, {len(report['unplaced'])} not placed"
+    )
+    return 0
+
+
+def cmd_autograde(settings: Settings, args) -> int:
+    from autograder.grading import Limits, autograde
+
+    register_missing(settings)
+    limits = Limits(
+        cell_timeout=args.cell_timeout,
+        notebook_timeout=args.timeout,
+        memory_mb=args.memory_mb,
+        max_output_chars=args.max_output,
+        judge_timeout=args.judge_timeout,
+    )
+    rep = autograde(
+        settings,
+        workers=args.workers,
+        students=args.student,
+        assignments=args.assignment,
+        force=args.force,
+        limits=limits,
+        progress=not args.no_progress,
+    )
+    print(
+        f"autograde: {rep.graded} graded ({rep.failed} with errors), {rep.skipped} already "
+        f"graded and unchanged (use --force to regrade), {len(rep.unknown)} not placed; "
+        f"{rep.seconds:.1f} s"
+    )
+    if rep.not_graded:
+        print(f"{len(rep.not_graded)} not graded because of a grader problem: run again")
+        return 1
+    return 0
+
+
+def cmd_feedback(settings: Settings, args) -> int:
+    from autograder.feedback import generate
+
+    paths = generate(settings, args.student, args.assignment)
+    print(f"feedback: {len(paths)} HTML files in {settings.feedback}")
+    return 0
+
+
+def cmd_grades(settings: Settings, args) -> int:
+    from autograder import grades
+
+    table = grades.rows(settings)
+    if args.csv:
+        grades.write_csv(table, args.csv)
+        print(f"wrote {len(table)} rows to {args.csv}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(table, indent=1))
+    print(grades.summary(settings, table))
+    return 0
+
+
+def cmd_roster(settings: Settings, args) -> int:
+    from autograder import gradebook
+
+    with open(args.file, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    if not rows or "id" not in rows[0]:
+        raise SystemExit("roster CSV needs a header with an 'id' column")
+    n = gradebook.import_roster(settings.db_url, rows)
+    print(f"roster: {n} students in {redact_url(settings.db_url)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    # nbgrader runs the ``alembic`` executable when it creates a gradebook: make the venv's
+    # scripts findable even when the venv is not activated
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="gradebook SQLAlchemy URL (env RNN_GRADEBOOK_URL)")
+    common.add_argument("--course", help="class data folder (env RNN_COURSE_DIR)")
+    common.add_argument("--source", help="source notebooks folder (env RNN_SOURCE_DIR)")
+    common.add_argument("--release-dir", help="student release folder (env RNN_RELEASE_DIR)")
+    p = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("release", parents=[common], help="generate lessons/ from the sources")
+    r.add_argument("assignments", nargs="*")
+    c = sub.add_parser("collect", parents=[common], help="import submissions (folder or zip)")
+    c.add_argument("path")
+    a = sub.add_parser("autograde", parents=[common], help="grade submissions in parallel")
+    a.add_argument("--workers", type=int, default=1)
+    a.add_argument("--student", action="append")
+    a.add_argument("--assignment", action="append")
+    a.add_argument("--force", action="store_true", help="regrade graded, unchanged work too")
+    a.add_argument("--cell-timeout", type=int, default=60, help="seconds per cell")
+    a.add_argument("--timeout", type=int, default=300, help="seconds per notebook")
+    a.add_argument("--memory-mb", type=int, default=4096)
+    a.add_argument("--max-output", type=int, default=20000, help="output characters per cell")
+    a.add_argument(
+        "--judge-timeout", type=int, default=10, help="seconds per call in the out-of-kernel judge"
+    )
+    a.add_argument("--no-progress", action="store_true")
+    f = sub.add_parser("feedback", parents=[common], help="per-student HTML feedback")
+    f.add_argument("--student", action="append")
+    f.add_argument("--assignment", action="append")
+    g = sub.add_parser("grades", parents=[common], help="CSV of grades and a summary")
+    g.add_argument("--csv")
+    g.add_argument("--json", help=argparse.SUPPRESS)
+    ro = sub.add_parser("roster", parents=[common], help="import students from a CSV")
+    ro.add_argument("file")
+    args = p.parse_args(argv)
+    settings = Settings.resolve(args.course, args.db, args.source, args.release_dir)
+    if args.cmd == "release":
+        do_release(settings, args.assignments or None)
+        return 0
+    handler = {
+        "collect": cmd_collect,
+        "autograde": cmd_autograde,
+        "feedback": cmd_feedback,
+        "grades": cmd_grades,
+        "roster": cmd_roster,
+    }[args.cmd]
+    try:
+        return handler(settings, args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,111 @@
+"""Per-student HTML feedback that never shows hidden tests.
+
+nbgrader's own ``generate_feedback`` shows the hidden tests (and tracebacks quote hidden lines
+even with ``ClearHiddenTests``). This writes ``feedback/<student>/<assignment>/<notebook>.html``
+(nbgrader's layout, so ``nbgrader release_feedback`` can hand them out) from the autograded
+notebook after removing, in every test cell: the hidden-test block, the tracebacks (only the
+exception's type and message stay: the engine's messages name the quantity and the likely
+mistake) and other outputs of cells that had hidden tests. On top: the score of every test
+cell and the reasons (timeouts, deleted test cells, judge overrides, ...).
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import nbformat
+from nbconvert.preprocessors import Preprocessor
+from nbformat.v4 import new_output
+
+from autograder import gradebook
+from autograder.grading import HIDDEN_RE, strip_hidden
+from autograder.settings import Settings
+
+
+def sanitize(nb, cells: dict) -> None:
+    """Remove hidden tests and tracebacks from the test cells of ``nb`` in place."""
+    for cell in nb.cells:
+        md = cell.get("metadata", {}).get("nbgrader", {}) or {}
+        if cell.cell_type != "code" or not (md.get("grade") or md.get("grade_id") in cells):
+            continue
+        had_hidden = bool(HIDDEN_RE.search(cell.source))
+        cell.source = strip_hidden(cell.source)
+        kept = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                kept.append(
+                    new_output(
+                        "error",
+                        ename=out.get("ename", "Error"),
+                        evalue=str(out.get("evalue", ""))[:2000],
+                        traceback=[f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"[:2000]],
+                    )
+                )
+            elif not had_hidden:
+                kept.append(out)
+        cell.outputs = kept
+
+
+class HideHiddenTests(Preprocessor):
+    """nbconvert preprocessor form of :func:`sanitize`, for ``nbgrader generate_feedback``."""
+
+    def preprocess(self, nb, resources):
+        sanitize(nb, {})
+        return nb, resources
+
+
+def _header(student: str, assignment: str, notebook: str, rec: dict) -> str:
+    rows = []
+    for gid, c in rec["cells"].items():
+        if c.get("notebook") != notebook:
+            continue
+        ok = c.get("score", 0) >= c.get("max_score", 0)
+        msg = "" if ok else html.escape(str(c.get("message") or "test failed"))
+        rows.append(
+            f"<tr><td><code>{html.escape(gid)}</code></td>"
+            f"<td>{c.get('score', 0):g} / {c.get('max_score', 0):g}</td>"
+            f"<td>{'passed' if ok else 'failed'}</td><td><pre>{msg}</pre></td></tr>"
+        )
+    reasons = "".join(f"<li>{html.escape(r)}</li>" for r in rec["reasons"])
+    return (
+        '<div id="autograder-feedback" style="font-family:sans-serif;margin:1em 2em">'
+        f"<h1>Feedback: {html.escape(assignment)} / {html.escape(notebook)}</h1>"
+        f"<p>Student: <b>{html.escape(student)}</b>. Score: <b>{rec['score']:g} / "
+        f"{rec['max_score']:g}</b> for the assignment.</p>"
+        + (f"<h2>Notes</h2><ul>{reasons}</ul>" if reasons else "")
+        + "<h2>Tests</h2><table border=1 cellpadding=4><tr><th>test</th><th>points</th>"
+        "<th>result</th><th>message</th></tr>" + "".join(rows) + "</table></div>"
+    )
+
+
+def generate(settings: Settings, students=None, assignments=None) -> list[Path]:
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter()
+    exporter.exclude_input_prompt = False
+    written = []
+    for rec in gradebook.results(settings.db_url):
+        s, a = rec["student_id"], rec["assignment"]
+        if students and s not in students or assignments and a not in assignments:
+            continue
+        out_dir = settings.feedback / s / a
+        out_dir.mkdir(parents=True, exist_ok=True)
+        names = sorted({c["notebook"] for c in rec["cells"].values()})
+        for name in names:
+            src = settings.autograded / s / a / f"{name}.ipynb"
+            body = "<p>(The notebook could not be run; see the notes above.)</p>"
+            if src.exists():
+                nb = nbformat.read(src, as_version=4)
+                sanitize(nb, rec["cells"])
+                body, _ = exporter.from_notebook_node(nb)
+            head = _header(s, a, name, rec)
+            if "<body" in body:
+                i = body.index(">", body.index("<body")) + 1
+                page = body[:i] + head + body[i:]
+            else:
+                page = f"<html><body>{head}{body}</body></html>"
+            path = out_dir / f"{name}.html"
+            path.write_text(page, encoding="utf-8")
+            written.append(path)
+    return written

@@ -1,0 +1,106 @@
+"""Export grades (one CSV row per student and assignment) and print the class summary."""
+
+from __future__ import annotations
+
+import csv
+import statistics
+from collections import defaultdict
+
+from autograder import gradebook
+from autograder.settings import Settings
+
+FIELDS = [
+    "student",
+    "assignment",
+    "score",
+    "max_score",
+    "percent",
+    "status",
+    "cells",
+    "reasons",
+    "flags",
+]
+
+
+def rows(settings: Settings) -> list[dict]:
+    """Scores as nbgrader computes them (manual scores, e.g. judge overrides, win)."""
+    records = {(r["student_id"], r["assignment"]): r for r in gradebook.results(settings.db_url)}
+    out = []
+    with gradebook.open_gradebook(settings.db_url) as gb:
+        assignments = sorted(gb.assignments, key=lambda a: a.name)
+        for student in sorted(gb.students, key=lambda s: s.id):
+            for asg in assignments:
+                rec = records.get((student.id, asg.name))
+                row = {"student": student.id, "assignment": asg.name, "max_score": asg.max_score}
+                try:
+                    sub = gb.find_submission(asg.name, student.id)
+                except Exception:  # noqa: BLE001 (nbgrader's MissingEntry)
+                    sub = None
+                if sub is None or rec is None:
+                    status = "not graded yet" if sub is not None else "not submitted"
+                    row.update(score=0.0, status=status, cells="", reasons=status, flags="")
+                else:
+                    cells = []
+                    for nb in sub.notebooks:
+                        for g in nb.grades:
+                            cells.append(f"{g.name}={g.score:g}/{g.max_score:g}")
+                    row.update(
+                        score=float(sub.score),
+                        status=rec["status"],
+                        cells="; ".join(sorted(cells)),
+                        reasons=" | ".join(rec["reasons"]),
+                        flags=" | ".join(rec["flags"]),
+                    )
+                row["percent"] = (
+                    round(100 * row["score"] / row["max_score"], 1) if row["max_score"] else 0.0
+                )
+                out.append(row)
+    return out
+
+
+def write_csv(table: list[dict], path) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS)
+        w.writeheader()
+        for row in table:
+            w.writerow({k: row[k] for k in FIELDS})
+
+
+def summary(settings: Settings, table: list[dict]) -> str:
+    lines = []
+    by_asg = defaultdict(list)
+    for row in table:
+        by_asg[row["assignment"]].append(row)
+    passes = defaultdict(lambda: [0, 0])
+    for row in table:
+        if row["cells"]:
+            for item in row["cells"].split("; "):
+                gid, frac = item.split("=")
+                got, mx = (float(x) for x in frac.split("/"))
+                passes[(row["assignment"], gid)][0] += got >= mx
+                passes[(row["assignment"], gid)][1] += 1
+    for asg, rs in sorted(by_asg.items()):
+        graded = [r for r in rs if r["cells"]]
+        scores = [r["score"] for r in graded]
+        mx = rs[0]["max_score"]
+        lines.append(f"{asg}: {len(graded)} graded of {len(rs)} students, max {mx:g} points")
+        if scores:
+            lines.append(
+                f"  mean {statistics.mean(scores):.2f}, median {statistics.median(scores):g}"
+                f" ({100 * statistics.mean(scores) / mx if mx else 0:.0f}% mean)"
+            )
+            rates = sorted(
+                ((p / n, gid) for (a, gid), (p, n) in passes.items() if a == asg and n),
+            )
+            lines.append("  pass rate per test (hardest first):")
+            lines.extend(f"    {gid:<40} {100 * r:5.1f}%" for r, gid in rates)
+    problems = [r for r in table if r["cells"] and (r["flags"] or r["reasons"])]
+    if problems:
+        lines.append("flags and reasons:")
+        for r in problems:
+            lines.append(f"  {r['student']}/{r['assignment']} ({r['score']:g}/{r['max_score']:g}):")
+            for text in filter(None, r["flags"].split(" | ")):
+                lines.append(f"    FLAG {text}")
+            for text in filter(None, r["reasons"].split(" | ")):
+                lines.append(f"    {text}")
+    return "\n".join(lines)

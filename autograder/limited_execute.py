@@ -1,0 +1,72 @@
+"""nbgrader's Execute preprocessor with a per-notebook time budget and an output cap.
+
+- ``cell_timeout`` (nbgrader's ``Execute.timeout``): a cell running longer is interrupted and
+  gets a ``CellTimeoutError`` output; the next cells still run.
+- ``notebook_timeout``: the whole notebook (kernel start included) gets this many seconds;
+  each cell's timeout is cut to what is left, and once the budget is spent the remaining
+  cells are not run at all and get a ``NotebookTimeoutError`` output (so a test cell that
+  could not run scores 0, and the cells that ran before keep their points).
+- ``max_output_chars``: output beyond this many characters per cell is dropped while the
+  cell runs (not after: a cell printing gigabytes must not fill the grader's memory), with
+  one ``[output truncated]`` line in its place.
+"""
+
+from __future__ import annotations
+
+import time
+
+from nbformat.notebooknode import NotebookNode
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import Execute
+from traitlets import Integer
+
+
+class LimitedExecute(Execute):
+    notebook_timeout = Integer(600, help="Seconds for a whole notebook.").tag(config=True)
+    max_output_chars = Integer(20000, help="Output characters kept per cell.").tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._deadline = time.monotonic() + self.notebook_timeout
+        self._cell_timeout = self.timeout
+        self._chars: dict[int, int] = {}
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            self.timeout = self._cell_timeout
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, self.resources
+        left = self._deadline - time.monotonic()
+        if left < 1:
+            cell.outputs = [
+                new_output(
+                    "error",
+                    ename="NotebookTimeoutError",
+                    evalue=f"not run: the notebook's time limit ({self.notebook_timeout} s) "
+                    "was used up by earlier cells",
+                    traceback=[],
+                )
+            ]
+            return cell, self.resources
+        base = self._cell_timeout if self._cell_timeout and self._cell_timeout > 0 else left
+        self.timeout = max(1, int(min(base, left)))
+        return super().preprocess_cell(cell, resources, index)
+
+    def output(self, outs, msg, display_id, cell_index) -> NotebookNode | None:
+        content = msg.get("content", {})
+        size = len(str(content.get("text", ""))) + len(str(content.get("data", "")))
+        size += sum(len(str(x)) for x in content.get("traceback", []) or [])
+        used = self._chars.get(cell_index, 0)
+        self._chars[cell_index] = used + size
+        if used + size <= self.max_output_chars or msg["msg_type"] == "error":
+            return super().output(outs, msg, display_id, cell_index)
+        if used <= self.max_output_chars:
+            note = new_output(
+                "stream",
+                name="stderr",
+                text=f"\n[output truncated: more than {self.max_output_chars} characters]\n",
+            )
+            outs.append(note)
+            return note
+        return None

@@ -1,0 +1,112 @@
+"""Autograding speed: seconds per submitted notebook and the speed-up of parallel workers.
+
+Builds a class in a temporary folder (``--students`` students x the first ``--lessons``
+lessons of ``solutions/``; every submission is the lesson's solution, as a student would hand
+it in), then grades it with ``python -m autograder autograde`` twice: with 1 worker, then
+again (``--force``) with ``--workers`` workers. Prints the median seconds per notebook inside
+the grading child (kernel start, nbgrader, the out-of-kernel judge), the wall-clock seconds
+per notebook of each run, and the speed-up. ``--toy`` uses the two tiny fixture assignments
+of ``autograder/fixtures.py`` instead (the grader's own overhead, without lesson content).
+
+    python benchmarks/bench_autograde.py                  # 40 students x 2 lessons
+    python benchmarks/bench_autograde.py --students 10 --toy
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from autograder import fixtures as fx  # noqa: E402
+
+
+def cli(env, *args):
+    proc = subprocess.run(
+        [sys.executable, "-m", "autograder", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{args} failed:\n{proc.stdout}\n{proc.stderr[-3000:]}")
+    return proc.stdout
+
+
+def per_notebook(db: Path) -> tuple[list[float], list[float], list[float]]:
+    """Seconds per notebook in its grading child: total, nbgrader's part, the judge's part."""
+    with sqlite3.connect(db) as c:
+        rows = c.execute("select seconds, phases from rnn_autograde").fetchall()
+    phases = [json.loads(p or "{}") for _, p in rows]
+    return (
+        [r[0] for r in rows],
+        [p.get("nbgrader", 0.0) for p in phases],
+        [p.get("judge", 0.0) for p in phases],
+    )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--students", type=int, default=40)
+    p.add_argument("--lessons", type=int, default=2)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--toy", action="store_true", help="the fixture assignments, not the lessons")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmpd:
+        tmp = Path(tmpd)
+        env = dict(os.environ, RNN_COURSE_DIR=str(tmp / "course"), RNN_RELEASE_DIR=str(tmp / "rel"))
+        env.pop("RNN_GRADEBOOK_URL", None)
+        if args.toy:
+            src = fx.toy_source(tmp / "src")
+            env["RNN_SOURCE_DIR"] = str(src)
+        else:
+            src = REPO / "solutions"
+            env["RNN_SOURCE_DIR"] = str(src)
+        lessons = sorted(
+            d.name for d in src.iterdir() if d.is_dir() and (d / f"{d.name}.ipynb").exists()
+        )[: args.lessons]
+        if not lessons:
+            raise SystemExit(f"no lessons in {src}")
+        cli(env, "release", *lessons)
+        for lesson in lessons:
+            sol = fx.as_submission(fx.read(src / lesson / f"{lesson}.ipynb"))
+            for i in range(args.students):
+                fx.write(sol, tmp / "dl" / f"s{i:03d}" / f"{lesson}.ipynb")
+        cli(env, "collect", str(tmp / "dl"))
+        n = args.students * len(lessons)
+        print(f"class: {args.students} students x {len(lessons)} lessons ({', '.join(lessons)})")
+        walls = {}
+        medians = {}
+        for workers, extra in ((1, []), (args.workers, ["--force"])):
+            t0 = time.monotonic()
+            cli(env, "autograde", "--workers", str(workers), "--no-progress", *extra)
+            walls[workers] = time.monotonic() - t0
+            total, nbg, judge = per_notebook(tmp / "course" / "gradebook.db")
+            medians[workers] = statistics.median(total)
+            print(
+                f"{workers} worker(s): {walls[workers]:.1f} s for {n} notebooks = "
+                f"{walls[workers] / n:.2f} s per notebook (wall); median {medians[workers]:.2f} s "
+                f"per notebook in its grading process (nbgrader {statistics.median(nbg):.2f} s, "
+                f"judge {statistics.median(judge):.2f} s)"
+            )
+        table = cli(env, "grades")
+        assert "mean" in table
+        print(
+            f"speed-up with {args.workers} workers: {walls[1] / walls[args.workers]:.2f}x "
+            f"(on {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f})"
+        )
+
+
+if __name__ == "__main__":
+    main()
