@@ -6,6 +6,12 @@ and the known mistakes as wrong variants computed here, in the judge.
 
 import numpy as np
 
+from autograder.checks._messages import (
+    BPTT_REVERSED,
+    GENERIC_ERRORS,
+    MEAN,
+    sequence_forward_mistakes,
+)
 from autograder.checks.spec import Spec
 from rnnref import rnn
 
@@ -109,10 +115,6 @@ def _step_bwd_variant(x, prev_h, Wx, Wh, b, dnext_h, **kw):
     }
 
 
-MEAN = (
-    "mean instead of sum over the batch: the loss is a sum of per-example terms, so parameter "
-    "gradients are sums over the N rows (e.g. `da.sum(axis=0)`, not `.mean`), with no 1/N."
-)
 WRONG_DERIV = (
     "derivative of the wrong quantity: tanh'(a) = 1 - tanh(a)^2 = 1 - next_h^2, so use the "
     "OUTPUT next_h from the cache, not 1 - a^2 of the pre-activation a."
@@ -130,12 +132,7 @@ SHAPE_ERRORS = [
         "a product has mismatched shapes: batch-major arrays multiply weights from the "
         "right, x @ Wx with Wx (D, H) and prev_h @ Wh with Wh (H, H); not Wx @ x.",
     ),
-    ("shapes", "mismatched shapes: check which side each weight multiplies from (x @ Wx)."),
-    (
-        "not defined",
-        "a name is not defined: does your function use a variable from another cell "
-        "or an earlier step?",
-    ),
+    *GENERIC_ERRORS,
 ]
 
 _STEP_WRT = {"dx": "x", "dprev_h": "prev_h", "dWx": "Wx", "dWh": "Wh", "db": "b"}
@@ -197,20 +194,7 @@ SPECS = {
         make_inputs=seq_inputs,
         cases=SEQ_CASES,
         reference=ref_forward,
-        mistakes=[
-            (
-                "time order reversed: step t = 0 comes first and feeds step 1.",
-                lambda **k: _forward_variant(**_fwd(k), reverse=True),
-            ),
-            (
-                "h0 is ignored: the first step's previous state is h0 (zeros only when h0 is).",
-                lambda **k: _forward_variant(**_fwd(k), zero_h0=True),
-            ),
-            (
-                "the previous state is never updated: step t must use h[:, t-1], not h0.",
-                lambda **k: _forward_variant(**_fwd(k), use_h0_always=True),
-            ),
-        ],
+        mistakes=sequence_forward_mistakes(lambda k, **how: _forward_variant(**_fwd(k), **how)),
         errors=SHAPE_ERRORS,
     ),
     "rnn_backward": Spec(
@@ -232,10 +216,7 @@ SPECS = {
             ),
             (MEAN, lambda **k: _bptt_variant(**k, scale=1 / k["x"].shape[0])),
             (WRONG_DERIV, lambda **k: _bptt_variant(**k, deriv="a")),
-            (
-                "time order reversed: backpropagation through time runs from t = T-1 down to 0.",
-                lambda **k: _bptt_variant(**k, forward_time=True),
-            ),
+            (BPTT_REVERSED, lambda **k: _bptt_variant(**k, forward_time=True)),
             (
                 "the weight gradients are overwritten at each step: accumulate them over time "
                 "(dWx += ..., dWh += ..., db += ...).",

@@ -12,6 +12,7 @@ forward, ``<next_h, dnext_h> + <next_c, dnext_c>``, with nonzero upstream gradie
 
 import numpy as np
 
+from autograder.checks._messages import BPTT_REVERSED, GENERIC_ERRORS, MEAN
 from autograder.checks.spec import Spec
 from rnnref import lstm
 
@@ -216,10 +217,6 @@ SQUASHED = (
     "formula: that form is wrong. The cell update is the plain sum next_c = f * prev_c + i * g; "
     "only the read-out is squashed, next_h = o * tanh(next_c)."
 )
-MEAN = (
-    "mean instead of sum over the batch: the loss is a sum of per-example terms, so parameter "
-    "gradients are sums over the N rows (`da.sum(axis=0)`, not `.mean`), with no 1/N."
-)
 DA_ORDER = (
     "the gate gradients are concatenated in the wrong order: da must be "
     "[di, df, do, dg] (through their activations), the same i, f, o, g layout as the forward."
@@ -240,12 +237,7 @@ SHAPE_ERRORS = [
         "shapes do not broadcast: each gate is one block of H columns of a (N, 4H), e.g. "
         "a[:, :H], a[:, H:2*H], ...; check that you split with H = prev_h.shape[1].",
     ),
-    ("shapes", "mismatched shapes: check which side each weight multiplies from (x @ Wx)."),
-    (
-        "not defined",
-        "a name is not defined: does your function use a variable from another cell "
-        "or an earlier step?",
-    ),
+    *GENERIC_ERRORS,
 ]
 
 
@@ -400,10 +392,7 @@ SPECS = {
             ),
             (C_NOT_TANH, lambda **k: _bptt_variant(**k, deriv="c")),
             (MEAN, lambda **k: _bptt_variant(**k, scale=1 / k["x"].shape[0])),
-            (
-                "time order reversed: backpropagation through time runs from t = T-1 down to 0.",
-                lambda **k: _bptt_variant(**k, forward_time=True),
-            ),
+            (BPTT_REVERSED, lambda **k: _bptt_variant(**k, forward_time=True)),
             (
                 "the weight gradients are overwritten at each step: accumulate them over time "
                 "(dWx += ..., dWh += ..., db += ...).",

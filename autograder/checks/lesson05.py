@@ -13,6 +13,12 @@ layout) are among them.
 
 import numpy as np
 
+from autograder.checks._messages import (
+    BPTT_REVERSED,
+    GENERIC_ERRORS,
+    MEAN,
+    sequence_forward_mistakes,
+)
 from autograder.checks.spec import Spec
 from rnnref import gru
 
@@ -188,10 +194,6 @@ GATE_ORDER = (
     "gate order r, z, n (PyTorch's weight layout): the course fuses the gates as z, r, n, so "
     "z comes from the first block of columns (a[:, :H]) and r from the second (a[:, H:2H])."
 )
-MEAN = (
-    "mean instead of sum over the batch: the loss is a sum of per-example terms, so parameter "
-    "gradients are sums over the N rows (`da.sum(axis=0)`, not `.mean`), with no 1/N."
-)
 SHAPE_ERRORS = [
     (
         "matmul",
@@ -204,12 +206,7 @@ SHAPE_ERRORS = [
         "shapes do not broadcast: each gate is one block of H columns, e.g. a[:, :H] for z, "
         "a[:, H:2*H] for r; check that you split with H = prev_h.shape[1].",
     ),
-    ("shapes", "mismatched shapes: check which side each weight multiplies from (x @ Wx)."),
-    (
-        "not defined",
-        "a name is not defined: does your function use a variable from another cell "
-        "or an earlier step?",
-    ),
+    *GENERIC_ERRORS,
 ]
 
 
@@ -292,20 +289,7 @@ SPECS = {
         cases=SEQ_CASES,
         reference=ref_forward,
         mistakes=_fwd_mistakes(lambda k, **kw: _forward_variant(**_fwd(k), **kw))
-        + [
-            (
-                "time order reversed: step t = 0 comes first and feeds step 1.",
-                lambda **k: _forward_variant(**_fwd(k), reverse=True),
-            ),
-            (
-                "h0 is ignored: the first step's previous state is h0.",
-                lambda **k: _forward_variant(**_fwd(k), zero_h0=True),
-            ),
-            (
-                "the previous state is never updated: step t must use h[:, t-1], not h0.",
-                lambda **k: _forward_variant(**_fwd(k), use_h0_always=True),
-            ),
-        ],
+        + sequence_forward_mistakes(lambda k, **how: _forward_variant(**_fwd(k), **how)),
         errors=SHAPE_ERRORS,
     ),
     "gru_backward": Spec(
@@ -348,10 +332,7 @@ SPECS = {
                 lambda **k: _bptt_variant(**k, dz_sign=-1.0),
             ),
             (MEAN, lambda **k: _bptt_variant(**k, scale=1 / k["x"].shape[0])),
-            (
-                "time order reversed: backpropagation through time runs from t = T-1 down to 0.",
-                lambda **k: _bptt_variant(**k, forward_time=True),
-            ),
+            (BPTT_REVERSED, lambda **k: _bptt_variant(**k, forward_time=True)),
             (
                 "the weight gradients are overwritten at each step: accumulate them over time "
                 "(dWx += ..., dWh += ..., db += ...).",
