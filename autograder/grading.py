@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from autograder import gradebook
+from autograder.checks import DEFERRED_ENV
 from autograder.settings import COURSE_ID, Settings
 
 HIDDEN_RE = re.compile(
@@ -236,6 +237,10 @@ def _grade_in_child(task: dict, work: Path, limits: Limits) -> dict:
         if var.startswith(("RNN_", "NBGRADER_")):
             del os.environ[var]
     os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)
+    if task.get("judge"):
+        # verify_notebook below is the authority for these lessons: the kernel's hidden-test
+        # calls skip their own judge run (it would cost ~1 s per graded function).
+        os.environ[DEFERRED_ENV] = "1"
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("MKL_NUM_THREADS", "1")
@@ -400,13 +405,14 @@ def _judge(task, autograded: Path, notebooks, cells, reasons, flags, limits: Lim
                 continue
             cell["judge"] = {"passed": bool(v.get("passed")), "message": v.get("message")}
             if cell["auto_score"] > 0 and not v.get("passed"):
+                # The kernel deferred its hidden tests to the judge, so this is the ordinary
+                # way a wrong function loses its points; tampering shows in the scan's flags.
                 cell["override"] = True
                 cell["message"] = f"judge: {v.get('message') or 'failed'}"
-                flags.append(
-                    f"{gid}: passed in the notebook but failed the out-of-kernel judge "
-                    f"(tampering?): {str(v.get('message') or '')[:200]}"
+                reasons.append(
+                    f"{gid}: 0 points from the out-of-kernel judge: "
+                    f"{str(v.get('message') or 'failed')[:200]}"
                 )
-                reasons.append(f"{gid}: score set to 0 by the out-of-kernel judge")
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """Tampering with the in-notebook grading never earns points (lesson 01, the real engine).
 
 A submission with a wrong ``rnn_step_forward`` that rebinds the grader's ``check`` and the
-notebook's ``rel_error`` passes nbgrader's own autograde; the out-of-kernel judge
-(:func:`autograder.checks.verify_notebook`) fails it, and ``autograde`` overrides those cells
-to 0 (nbgrader's ``manual_score``) and flags the submission. ``set_custom_exc`` (silencing
-every error) is flagged too. The honest solution keeps full marks.
+notebook's ``rel_error`` passes the notebook's own tests (during class autograding the kernel's
+hidden tests defer to the judge); the out-of-kernel judge
+(:func:`autograder.checks.verify_notebook`) fails it, ``autograde`` overrides those cells to 0
+(nbgrader's ``manual_score``), and the static scan flags the rebinding. ``set_custom_exc``
+(silencing every error) is flagged too. The honest solution keeps full marks.
 """
 
 from __future__ import annotations
@@ -57,11 +58,8 @@ def test_judge_overrides_tampered_cells(tmp_path):
     assert float(honest["score"]) == float(honest["max_score"]) > 0
     assert not honest["flags"]
     assert float(rb["score"]) == 0.0 and float(si["score"]) == 0.0
-    assert (
-        "test_rnn_step_forward: passed in the notebook but failed the out-of-kernel judge"
-        in (rb["flags"])
-    )
-    assert "bias" in rb["flags"]  # the judge's diagnosis travels with the flag
+    assert "test_rnn_step_forward: 0 points from the out-of-kernel judge" in rb["reasons"]
+    assert "bias" in rb["reasons"]  # the judge's diagnosis travels with the reason
     assert "rebinds" in rb["flags"] and "set_custom_exc" in si["flags"]
     assert "FLAG" in summary
     # the override is nbgrader's manual score, visible in formgrader

@@ -52,6 +52,7 @@ API for the instructor command line
 """
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -62,6 +63,8 @@ from autograder.checks.scan import scan
 __all__ = ["check", "verify_notebook", "scan", "grade_cells"]
 
 _SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
+# Set by ``python -m autograder autograde`` in the kernels of lessons the judge re-grades.
+DEFERRED_ENV = "RNN_CHECKS_DEFERRED"
 _CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](\w+)["']""")
 
 
@@ -89,6 +92,11 @@ def check(name, func, timeout=10, memory_mb=1024, quiet=False, **helpers):
     Prints a one-line summary (returns None, so a notebook cell shows only that line);
     raises AssertionError with the judge's message on failure.
     """
+    if os.environ.get(DEFERRED_ENV) == "1":
+        # Class autograding: the verdict comes from verify_notebook after the notebook has run
+        # (it would overrule this cell anyway), so the kernel skips the judge's ~1 s per call.
+        print(f"{name}: graded by the out-of-kernel judge after the notebook has run")
+        return
     import cloudpickle
 
     try:
