@@ -62,6 +62,9 @@ def test_judge_overrides_tampered_cells(tmp_path):
     assert "bias" in rb["reasons"]  # the judge's diagnosis travels with the reason
     assert "rebinds" in rb["flags"] and "set_custom_exc" in si["flags"]
     assert "FLAG" in summary
+    # the kernel's hidden-test calls were deferred to the judge, not run in the kernel
+    graded = tmp_path / "course" / "autograded" / "honest" / LESSON / f"{LESSON}.ipynb"
+    assert "graded by the out-of-kernel judge after the notebook has run" in graded.read_text()
     # the override is nbgrader's manual score, visible in formgrader
     with sqlite3.connect(tmp_path / "course" / "gradebook.db") as c:
         manual = c.execute(
