@@ -12,6 +12,7 @@ forward, ``<next_h, dnext_h> + <next_c, dnext_c>``, with nonzero upstream gradie
 
 import numpy as np
 
+from autograder.checks._inputs import SEQ_CASES
 from autograder.checks._messages import BPTT_REVERSED, GENERIC_ERRORS, MEAN
 from autograder.checks.spec import Spec
 from rnnref import lstm
@@ -61,7 +62,6 @@ STEP_CASES = [
     dict(N=4, D=3, H=3),
     dict(N=1, D=3, H=2),
 ]
-SEQ_CASES = [dict(N=2, T=3, D=4, H=5), dict(N=1, T=1, D=3, H=2), dict(N=3, T=5, D=2, H=4)]
 
 
 # ----- references (judge side) -------------------------------------------------------------

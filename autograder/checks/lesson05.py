@@ -13,6 +13,7 @@ layout) are among them.
 
 import numpy as np
 
+from autograder.checks._inputs import SEQ_CASES, STEP_CASES, seq_inputs_for, step_inputs_for
 from autograder.checks._messages import (
     BPTT_REVERSED,
     GENERIC_ERRORS,
@@ -29,34 +30,8 @@ def _sigmoid(a):
     return 1.0 / (1.0 + np.exp(-a))
 
 
-def _params(rng, D, H):
-    return {
-        "Wx": 0.5 * rng.standard_normal((D, 3 * H)),
-        "Wh": 0.4 * rng.standard_normal((H, 3 * H)),
-        "b": 0.2 * rng.standard_normal(3 * H),
-    }
-
-
-def step_inputs(rng, N, D, H):
-    return {
-        "x": rng.standard_normal((N, D)),
-        "prev_h": 0.6 * rng.standard_normal((N, H)),
-        **_params(rng, D, H),
-        "dnext_h": rng.standard_normal((N, H)),
-    }
-
-
-def seq_inputs(rng, N, T, D, H):
-    return {
-        "x": rng.standard_normal((N, T, D)),
-        "h0": 0.6 * rng.standard_normal((N, H)),
-        **_params(rng, D, H),
-        "dh": rng.standard_normal((N, T, H)),
-    }
-
-
-STEP_CASES = [dict(N=3, D=4, H=5), dict(N=1, D=2, H=3), dict(N=2, D=6, H=4), dict(N=4, D=3, H=3)]
-SEQ_CASES = [dict(N=2, T=3, D=4, H=5), dict(N=1, T=1, D=3, H=2), dict(N=3, T=5, D=2, H=4)]
+step_inputs = step_inputs_for(3)
+seq_inputs = seq_inputs_for(3)
 
 
 # ----- references (judge side) -------------------------------------------------------------
