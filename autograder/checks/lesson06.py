@@ -84,18 +84,6 @@ def ref_backward(**k):
 
 
 # ----- known mistakes -----------------------------------------------------------------------
-def _safe(variant):
-    """A variant that cannot be computed for this case (shapes) matches nothing."""
-
-    def run(**k):
-        try:
-            return variant(**k)
-        except (ValueError, IndexError):
-            return {}
-
-    return run
-
-
 def _forward_variant(k, layer_params=None, layer_input="below", layer_h0="own", top=True):
     x, h0, params, cell = _unpack(k)
     forward = cell_functions(cell)[0]
@@ -199,26 +187,24 @@ SPECS = {
         reference=ref_forward,
         adapter=_adapters.stacked_forward,
         mistakes=[
-            (SHARED, _safe(lambda **k: _forward_variant(k, layer_params=lambda layer, L: 0))),
-            (X_EVERY, _safe(lambda **k: _forward_variant(k, layer_input="x"))),
-            (FIRST_LAYER, _safe(lambda **k: _forward_variant(k, top=False))),
-            (H0_FIRST, _safe(lambda **k: _forward_variant(k, layer_h0="first"))),
-            (H0_ZERO, _safe(lambda **k: _forward_variant(k, layer_h0="zero"))),
+            (SHARED, lambda **k: _forward_variant(k, layer_params=lambda layer, L: 0)),
+            (X_EVERY, lambda **k: _forward_variant(k, layer_input="x")),
+            (FIRST_LAYER, lambda **k: _forward_variant(k, top=False)),
+            (H0_FIRST, lambda **k: _forward_variant(k, layer_h0="first")),
+            (H0_ZERO, lambda **k: _forward_variant(k, layer_h0="zero")),
             (
                 TOP_FIRST,
-                _safe(
-                    lambda **k: _forward_variant(
-                        k, layer_params=lambda layer, L: L - 1 - layer, layer_h0="reversed"
-                    )
+                lambda **k: _forward_variant(
+                    k, layer_params=lambda layer, L: L - 1 - layer, layer_h0="reversed"
                 ),
             ),
             (
                 "the layers take params top-first: params[l] belongs to layer l, bottom first.",
-                _safe(lambda **k: _forward_variant(k, layer_params=lambda layer, L: L - 1 - layer)),
+                lambda **k: _forward_variant(k, layer_params=lambda layer, L: L - 1 - layer),
             ),
             (
                 "h0 is taken top-first: h0[l] is the initial state of layer l, bottom first.",
-                _safe(lambda **k: _forward_variant(k, layer_h0="reversed")),
+                lambda **k: _forward_variant(k, layer_h0="reversed"),
             ),
         ],
         errors=ERRORS,
@@ -236,10 +222,10 @@ SPECS = {
         upstream="dh",
         wrt=_WRT,
         mistakes=[
-            (DH_EVERY, _safe(lambda **k: _backward_variant(k, upstream="dh"))),
-            (DH0_ORDER, _safe(lambda **k: _backward_variant(k, reverse_dh0=True))),
-            (GRADS_ORDER, _safe(lambda **k: _backward_variant(k, reverse_grads=True))),
-            (DX_TOP, _safe(lambda **k: _backward_variant(k, dx_of="top"))),
+            (DH_EVERY, lambda **k: _backward_variant(k, upstream="dh")),
+            (DH0_ORDER, lambda **k: _backward_variant(k, reverse_dh0=True)),
+            (GRADS_ORDER, lambda **k: _backward_variant(k, reverse_grads=True)),
+            (DX_TOP, lambda **k: _backward_variant(k, dx_of="top")),
         ],
         errors=ERRORS,
     ),

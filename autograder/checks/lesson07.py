@@ -80,18 +80,6 @@ def ref_backward(**k):
 
 
 # ----- known mistakes -----------------------------------------------------------------------
-def _safe(variant):
-    """A variant that cannot be computed for this case (shapes) matches nothing."""
-
-    def run(**k):
-        try:
-            return variant(**k)
-        except (ValueError, IndexError):
-            return {}
-
-    return run
-
-
 def _forward_variant(k, unreversed_out=False, unreversed_in=False, order="fb", params="own"):
     x, h0_f, h0_b, p_f, p_b, cell = _unpack(k)
     forward = cell_functions(cell)[0]
@@ -194,15 +182,15 @@ SPECS = {
         reference=ref_forward,
         adapter=_adapters.bidirectional_forward,
         mistakes=[
-            (NOT_REALIGNED, _safe(lambda **k: _forward_variant(k, unreversed_out=True))),
-            (NOT_REVERSED_IN, _safe(lambda **k: _forward_variant(k, unreversed_in=True))),
-            (ORDER, _safe(lambda **k: _forward_variant(k, order="bf"))),
+            (NOT_REALIGNED, lambda **k: _forward_variant(k, unreversed_out=True)),
+            (NOT_REVERSED_IN, lambda **k: _forward_variant(k, unreversed_in=True)),
+            (ORDER, lambda **k: _forward_variant(k, order="bf")),
             (
                 ORDER + " Also: " + NOT_REALIGNED,
-                _safe(lambda **k: _forward_variant(k, order="bf", unreversed_out=True)),
+                lambda **k: _forward_variant(k, order="bf", unreversed_out=True),
             ),
-            (SAME_PARAMS, _safe(lambda **k: _forward_variant(k, params="forward"))),
-            (SWAPPED_PARAMS, _safe(lambda **k: _forward_variant(k, params="swapped"))),
+            (SAME_PARAMS, lambda **k: _forward_variant(k, params="forward")),
+            (SWAPPED_PARAMS, lambda **k: _forward_variant(k, params="swapped")),
         ],
         errors=ERRORS,
     ),
@@ -219,20 +207,20 @@ SPECS = {
         upstream="dh",
         wrt=_WRT,
         mistakes=[
-            (SPLIT, _safe(lambda **k: _backward_variant(k, split="bf"))),
-            (DH_NOT_REVERSED, _safe(lambda **k: _backward_variant(k, reverse_dh=False))),
-            (DX_NOT_REVERSED, _safe(lambda **k: _backward_variant(k, reverse_dx=False))),
+            (SPLIT, lambda **k: _backward_variant(k, split="bf")),
+            (DH_NOT_REVERSED, lambda **k: _backward_variant(k, reverse_dh=False)),
+            (DX_NOT_REVERSED, lambda **k: _backward_variant(k, reverse_dx=False)),
             (
                 DX_NOT_SUMMED + " Yours is the forward direction's part only.",
-                _safe(lambda **k: _backward_variant(k, dx="forward")),
+                lambda **k: _backward_variant(k, dx="forward"),
             ),
             (
                 DX_NOT_SUMMED + " Yours is the backward direction's part only.",
-                _safe(lambda **k: _backward_variant(k, dx="backward")),
+                lambda **k: _backward_variant(k, dx="backward"),
             ),
-            (DX_MEAN, _safe(lambda **k: _backward_variant(k, dx="mean"))),
-            (SWAP_GRADS, _safe(lambda **k: _backward_variant(k, swap_grads=True))),
-            (SWAP_DH0, _safe(lambda **k: _backward_variant(k, swap_dh0=True))),
+            (DX_MEAN, lambda **k: _backward_variant(k, dx="mean")),
+            (SWAP_GRADS, lambda **k: _backward_variant(k, swap_grads=True)),
+            (SWAP_DH0, lambda **k: _backward_variant(k, swap_dh0=True)),
         ],
         errors=ERRORS,
     ),

@@ -174,18 +174,6 @@ def ref_sample(**k):
 # ----- known mistakes -------------------------------------------------------------------------
 
 
-def _safe(variant):
-    """A variant that cannot be computed for this case (shapes) matches nothing."""
-
-    def run(**k):
-        try:
-            return variant(**k)
-        except (ValueError, IndexError):
-            return {}
-
-    return run
-
-
 def _gate_perm(H, order):
     """Columns of a fused (.., 4H) matrix reordered: ``order`` lists the reference blocks."""
     return np.concatenate([np.arange(g * H, (g + 1) * H) for g in order])
@@ -214,7 +202,7 @@ def _forward_variant(
 
 
 def _fwd_mistake(**kw):
-    return _safe(lambda **k: {"scores": _forward_variant(*_unpack(k), **kw)})
+    return lambda **k: {"scores": _forward_variant(*_unpack(k), **kw)}
 
 
 def _loss_variant(k, how):
@@ -269,7 +257,7 @@ def _sample_variant(k, how):
 
 
 def _smp_mistake(how):
-    return _safe(lambda **k: _sample_variant(k, how))
+    return lambda **k: _sample_variant(k, how)
 
 
 CONCAT = (
@@ -413,23 +401,23 @@ SPECS = {
             (
                 "the mask is ignored: padded steps (mask False) must not count in the loss; "
                 "pass mask to temporal_softmax_loss.",
-                _safe(lambda **k: _loss_variant(k, "no_mask")),
+                lambda **k: _loss_variant(k, "no_mask"),
             ),
             (
                 "loss averaged over the characters: the course's loss is summed over the "
                 "unmasked steps and averaged over the batch N only (temporal_softmax_loss); "
                 "divide by mask.sum() / N only when you report nats per character.",
-                _safe(lambda **k: _loss_variant(k, "per_char")),
+                lambda **k: _loss_variant(k, "per_char"),
             ),
             (
                 "loss averaged over time steps: sum over the steps, average over N only.",
-                _safe(lambda **k: _loss_variant(k, "per_step")),
+                lambda **k: _loss_variant(k, "per_step"),
             ),
             (
                 "dH0_0 is zero: lstm_backward returns dh0, the gradient of the initial state "
                 "H0_0[countries]; scatter it back to the rows of H0_0 (embedding_backward or "
                 "np.add.at, several names may share a country).",
-                _safe(lambda **k: _loss_variant(k, "no_dh0")),
+                lambda **k: _loss_variant(k, "no_dh0"),
             ),
         ],
         errors=ERRORS,
