@@ -39,6 +39,7 @@ from pathlib import Path
 
 from autograder import gradebook
 from autograder.checks import DEFERRED_ENV
+from autograder.checks import normalized as _norm
 from autograder.settings import COURSE_ID, Settings
 
 HIDDEN_RE = re.compile(
@@ -80,10 +81,6 @@ def files_hash(folder: Path) -> str:
 
 def strip_hidden(source: str) -> str:
     return HIDDEN_RE.sub("", source)
-
-
-def _norm(source: str) -> str:
-    return "\n".join(line.rstrip() for line in source.strip().splitlines())
 
 
 def _engine():
@@ -182,11 +179,16 @@ def _static_checks(sub_dir: Path, task: dict) -> tuple[dict, list[str], list[str
                 notes[gid] = "test cell edited (restored from the source before grading)"
                 reasons.append(f"test cell {gid} was edited: graded with the original test")
         if scan is not None:
+            # the instructor's own cells, as released, are not the student's (lesson 02's
+            # read-only cell imports rnnref.rnn on purpose)
+            released = {_norm(src) for src in sources.values()}
+            released.update(task.get("demo_sources", {}).get(task["assignment"], []))
             student_code = "\n\n".join(
                 c.source
                 for c in nb.cells
                 if c.cell_type == "code"
                 and not (c.get("metadata", {}).get("nbgrader", {}) or {}).get("grade")
+                and _norm(c.source) not in released
             )
             try:
                 flags.extend(f"{name}: {f}" for f in scan(student_code))
@@ -245,6 +247,9 @@ def _grade_in_child(task: dict, work: Path, limits: Limits) -> dict:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("MKL_NUM_THREADS", "1")
     os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    # Figures are not drawn while grading: the inline backend would render every figure to
+    # PNG (0.1-0.5 s each) for a feedback page that shows test results, not plots.
+    os.environ["MPLBACKEND"] = "Agg"
 
     notebooks, reasons, flags, notes = _static_checks(sub_dir, task)
     reasons[:0] = task.get("notes", [])
@@ -282,6 +287,9 @@ def _grade_in_child(task: dict, work: Path, limits: Limits) -> dict:
         c.LimitedExecute.timeout = limits.cell_timeout
         c.LimitedExecute.notebook_timeout = limits.notebook_timeout
         c.LimitedExecute.max_output_chars = limits.max_output_chars
+        c.LimitedExecute.skip_sources = task.get("demo_sources", {}).get(assignment, [])
+        # the kernel is killed once the last cell has run (a polite shutdown waits ~0.4 s)
+        c.LimitedExecute.shutdown_kernel = "immediate"
         c.KernelManager.transport = "ipc"
         c.KernelManager.ip = str(runtime / "k")
         api = NbGraderAPI(config=c)
@@ -393,6 +401,7 @@ def _judge(task, autograded: Path, notebooks, cells, reasons, flags, limits: Lim
             verdict = verify(
                 str(path),
                 lesson=task["assignment"],
+                in_process=True,  # this child is the grader: no second interpreter to start
                 timeout=limits.judge_timeout,  # per check call and per cell
                 memory_mb=limits.memory_mb,
             )
@@ -461,11 +470,26 @@ def _worker_init() -> None:
         os._exit(1)
 
     signal.signal(signal.SIGTERM, _on_term)
-    # warm imports: every forked child starts with nbgrader loaded
-    import nbformat  # noqa: F401
-    from nbgrader.apps import NbGraderAPI  # noqa: F401
+    _warm_up()
 
-    _engine()
+
+def _warm_up() -> None:
+    """Pay once per worker what every forked child would otherwise pay again: imports, the
+    gradebook's ORM set-up, the notebook schema validators, the judge and its lesson checks."""
+    import nbformat
+    import sqlalchemy.orm
+    from nbgrader import api as nbapi  # noqa: F401 (declares the gradebook's mappers)
+    from nbgrader.apps import NbGraderAPI  # noqa: F401
+    from nbgrader.preprocessors import Execute  # noqa: F401
+
+    sqlalchemy.orm.configure_mappers()
+    nbformat.validate(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]))
+    if _engine()[0] is not None:
+        from IPython.core.inputtransformer2 import TransformerManager  # noqa: F401 (scan)
+
+        from autograder.checks import judge
+
+        list(judge.lesson_modules())
 
 
 def _failure(task: dict, why: str, t0: float) -> dict:
@@ -517,7 +541,11 @@ def grade_task(task: dict) -> dict:
         try:
             os.setsid()
             try:
-                ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+                libc = ctypes.CDLL(None)
+                libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+                # PR_SET_DUMPABLE 0: the judge runs in this process, so the student's kernel
+                # and worker (same user) must not read or ptrace its memory
+                libc.prctl(4, 0, 0, 0, 0)
             except Exception:  # noqa: BLE001
                 pass
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -590,6 +618,13 @@ def find_submissions(settings: Settings) -> list[tuple[str, str, Path]]:
                 if adir.is_dir() and not adir.name.startswith("."):
                     out.append((sdir.name, adir.name, adir))
     return out
+
+
+def _demo_sources(folder: Path) -> list[str]:
+    """The demo cells of an assignment's source notebooks (not run while grading)."""
+    from autograder.checks import demo_sources
+
+    return sorted({s for nb in sorted(folder.glob("*.ipynb")) for s in demo_sources(nb)})
 
 
 def _test_sources(db_url: str) -> dict[str, str]:
@@ -688,6 +723,9 @@ def autograde(
             "template": str(template),
             "structure": structure,
             "test_sources": _test_sources(settings.db_url),
+            "demo_sources": {
+                a: _demo_sources(settings.source / a) for a in {t["assignment"] for t in tasks}
+            },
             "source": str(settings.source),
             "workdir": str(run_dir),
             "limits": asdict(limits),

@@ -36,7 +36,8 @@ API for the instructor command line
 -----------------------------------
 ``verify_notebook(notebook_path, lesson=None, timeout=10, memory_mb=1024) -> dict``
     Re-grades a submitted notebook FILE: the worker executes its code cells except test cells
-    (IPython syntax transformed to Python; magics, shell lines and ``get_ipython()`` hooks do
+    and unchanged ``demo`` cells (see :func:`demo_sources`) (IPython syntax transformed to
+    Python; magics, shell lines and ``get_ipython()`` hooks do
     nothing; a failing cell does not stop the next; ``timeout`` seconds per cell and per
     check call), then the judge runs every hidden check of the lesson. ``lesson`` is the
     assignment name (``"01_vanilla_rnn"``), by default taken from the file or folder name.
@@ -58,9 +59,18 @@ import subprocess
 from pathlib import Path
 
 from autograder.checks._launch import bootstrap, frame
+from autograder.checks.demo import DEMO_TAG, normalized, skipped
 from autograder.checks.scan import scan
 
-__all__ = ["check", "verify_notebook", "scan", "grade_cells"]
+__all__ = [
+    "check",
+    "verify_notebook",
+    "scan",
+    "grade_cells",
+    "demo_sources",
+    "normalized",
+    "skipped",
+]
 
 _SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
 # Set by ``python -m autograder autograde`` in the kernels of lessons the judge re-grades.
@@ -113,16 +123,34 @@ def check(name, func, timeout=10, memory_mb=1024, quiet=False, **helpers):
         print(report["message"])
 
 
+def _source_notebook(lesson):
+    (nb_path,) = sorted((_SOLUTIONS / lesson).glob("*.ipynb"))
+    return nb_path
+
+
 def grade_cells(lesson):
     """``{grade_id: (points, [function names])}`` of the lesson's source notebook."""
-    (nb_path,) = sorted((_SOLUTIONS / lesson).glob("*.ipynb"))
     cells = {}
-    for cell in json.loads(nb_path.read_text(encoding="utf-8"))["cells"]:
+    for cell in json.loads(_source_notebook(lesson).read_text(encoding="utf-8"))["cells"]:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if meta.get("grade") and not meta.get("solution") and cell["cell_type"] == "code":
             source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
             cells[meta["grade_id"]] = (float(meta.get("points", 0)), _CHECK_CALL.findall(source))
     return cells
+
+
+def demo_sources(notebook_path):
+    """Normalized sources of the cells tagged ``demo`` in a trusted source notebook.
+
+    A demo cell (a plot, an experiment) defines nothing that a graded cell needs, so grading
+    may leave it out (see :mod:`autograder.checks.demo`).
+    """
+    cells = json.loads(Path(notebook_path).read_text(encoding="utf-8"))["cells"]
+    return sorted(
+        normalized(c["source"])
+        for c in cells
+        if c.get("cell_type") == "code" and DEMO_TAG in (c.get("metadata", {}).get("tags") or [])
+    )
 
 
 def _lesson_of(path):
@@ -132,8 +160,28 @@ def _lesson_of(path):
     raise ValueError(f"cannot tell the lesson of {path}; pass lesson=")
 
 
-def verify_notebook(notebook_path, lesson=None, timeout=10, memory_mb=1024):
-    """Re-grade a notebook file out of the kernel; see the module docstring."""
+def _judge_here(request):
+    """The judge's work in this process (for a caller that is itself trusted and clean, such
+    as the class grader's child); the student's code still runs only in the worker."""
+    from autograder.checks import judge
+    from autograder.checks._launch import start_worker, worker_budget
+
+    try:
+        proc = start_worker(*worker_budget(request))
+    except (OSError, ValueError) as exc:
+        return None, f"the grading worker could not start ({exc})"
+    try:
+        return json.loads(json.dumps(judge.handle(request, None, proc))), None
+    except Exception as exc:  # noqa: BLE001 (reported like a judge that died)
+        return None, f"the grading judge failed ({type(exc).__name__}: {exc})"
+
+
+def verify_notebook(notebook_path, lesson=None, timeout=10, memory_mb=1024, in_process=False):
+    """Re-grade a notebook file out of the kernel; see the module docstring.
+
+    ``in_process=True`` runs the judge in the calling process instead of a fresh ``python -I``
+    (saves its start-up; only for a caller that never ran student code in its own memory).
+    """
     path = Path(notebook_path).resolve()
     lesson = lesson or _lesson_of(path)
     cells = grade_cells(lesson)
@@ -144,10 +192,14 @@ def verify_notebook(notebook_path, lesson=None, timeout=10, memory_mb=1024):
         "lesson": lesson,
         "functions": functions,
         "skip_ids": sorted(cells),
+        "skip_sources": demo_sources(_source_notebook(lesson)),
         "timeout": timeout,
         "memory_mb": memory_mb,
     }
-    report, error = _run_judge(req, timeout=120 + 40 * timeout)
+    if in_process:
+        report, error = _judge_here(req)
+    else:
+        report, error = _run_judge(req, timeout=120 + 40 * timeout)
     results = {}
     for grade_id, (points, fns) in cells.items():
         reps = [(report or {}).get("functions", {}).get(f) for f in fns]

@@ -20,6 +20,7 @@ import numpy as np
 
 from autograder.checks import _proto
 from autograder.checks._launch import start_worker
+from autograder.checks.demo import skipped
 from autograder.checks.spec import MetricSpec
 
 _isfinite, _abs, _max, _sum, _array_equal = np.isfinite, np.abs, np.max, np.sum, np.array_equal
@@ -414,6 +415,7 @@ def handle(req, payload, proc=None):
     # mode "notebook": run the file's cells (test cells excluded), then every check
     path = Path(req["path"])
     skip = set(req.get("skip_ids", []))
+    demos = set(req.get("skip_sources", []))
     result = {"functions": {}, "cell_errors": []}
     try:
         nb = json.loads(path.read_text(encoding="utf-8"))
@@ -427,13 +429,18 @@ def handle(req, payload, proc=None):
     worker = WorkerHandle(
         memory_mb, int(max(300, 30 * timeout)), mod.BLOCKED, cwd=str(path.parent), proc=proc
     )
+    runs = []  # (index, source) of the cells to run: not the test cells
+    for i, cell in enumerate(cells):
+        meta = (cell.get("metadata") or {}).get("nbgrader") or {}
+        if meta.get("grade_id") in skip or (meta.get("grade") and not meta.get("solution")):
+            continue
+        src = cell.get("source", "")
+        runs.append((i, "".join(src) if isinstance(src, list) else str(src)))
+    left_out = skipped([src for _, src in runs], demos)  # unchanged demo cells nothing reads
     try:
-        for i, cell in enumerate(cells):
-            meta = (cell.get("metadata") or {}).get("nbgrader") or {}
-            if meta.get("grade_id") in skip or (meta.get("grade") and not meta.get("solution")):
+        for k, (i, src) in enumerate(runs):
+            if k in left_out:
                 continue
-            src = cell.get("source", "")
-            src = "".join(src) if isinstance(src, list) else str(src)
             msg = ({"op": "exec", "source": src, "index": i}, timeout)
             try:
                 header, _ = worker.request(*msg)
