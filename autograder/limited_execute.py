@@ -6,6 +6,10 @@
   each cell's timeout is cut to what is left, and once the budget is spent the remaining
   cells are not run at all and get a ``NotebookTimeoutError`` output (so a test cell that
   could not run scores 0, and the cells that ran before keep their points).
+- ``skip_sources``: normalized sources of the release's ``demo`` cells (plots, experiments
+  that nothing graded depends on). A submitted cell with exactly such a source is not run
+  (it gets a one-line note instead) unless a cell that runs reads what it defines; see
+  :mod:`autograder.checks.demo`.
 - ``max_output_chars``: output beyond this many characters per cell is dropped while the
   cell runs (not after: a cell printing gigabytes must not fill the grader's memory), with
   one ``[output truncated]`` line in its place.
@@ -18,17 +22,23 @@ import time
 from nbformat.notebooknode import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Integer
+from traitlets import Integer, List, Unicode
+
+from autograder.checks.demo import skipped
 
 
 class LimitedExecute(Execute):
     notebook_timeout = Integer(600, help="Seconds for a whole notebook.").tag(config=True)
     max_output_chars = Integer(20000, help="Output characters kept per cell.").tag(config=True)
+    skip_sources = List(Unicode(), help="Normalized sources of cells not to run.").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._deadline = time.monotonic() + self.notebook_timeout
         self._cell_timeout = self.timeout
         self._chars: dict[int, int] = {}
+        code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+        left_out = skipped([nb.cells[i].source for i in code], self.skip_sources)
+        self._skip = {code[k] for k in left_out}
         try:
             return super().preprocess(nb, resources, km)
         finally:
@@ -36,6 +46,12 @@ class LimitedExecute(Execute):
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
+            return cell, self.resources
+        if index in self._skip:
+            cell.outputs = [
+                new_output("stream", name="stdout", text="[demo cell: not run while grading]\n")
+            ]
+            cell.execution_count = None
             return cell, self.resources
         left = self._deadline - time.monotonic()
         if left < 1:

@@ -5,7 +5,8 @@ notebook's ``rel_error`` passes the notebook's own tests (during class autogradi
 hidden tests defer to the judge); the out-of-kernel judge
 (:func:`autograder.checks.verify_notebook`) fails it, ``autograde`` overrides those cells to 0
 (nbgrader's ``manual_score``), and the static scan flags the rebinding. ``set_custom_exc``
-(silencing every error) is flagged too. The honest solution keeps full marks.
+(silencing every error) is flagged too. The honest solution keeps full marks; its unchanged
+demo cells are not run, while a demo cell a student changed runs in the kernel and the judge.
 """
 
 from __future__ import annotations
@@ -46,7 +47,15 @@ def test_judge_overrides_tampered_cells(tmp_path):
         "rnn_step_forward",
         "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)",
     )
+    # a demo cell the student changed runs like any other cell, in the kernel and in the
+    # judge: here it redefines rnn_backward wrongly after the tests have run
+    demoedit = fx.as_submission(fx.read(SOURCE))
+    (last_demo,) = [c for c in demoedit.cells if c.source.startswith("def generate(")]
+    assert "demo" in last_demo.metadata["tags"]
+    wrong_again = "def rnn_backward(dh, cache):\n    return None\n"
+    last_demo.source += "\n\n\n" + wrong_again
     dl = tmp_path / "dl"
+    fx.write(demoedit, dl / "demoedit" / f"{LESSON}.ipynb")
     fx.write(sol, dl / "honest" / f"{LESSON}.ipynb")
     fx.write(rebind, dl / "rebind" / f"{LESSON}.ipynb")
     fx.write(silence, dl / "silence" / f"{LESSON}.ipynb")
@@ -56,7 +65,10 @@ def test_judge_overrides_tampered_cells(tmp_path):
     table = read_csv(tmp_path / "g.csv")
     honest, rb, si = (table[(s, LESSON)] for s in ("honest", "rebind", "silence"))
     assert float(honest["score"]) == float(honest["max_score"]) > 0
-    assert not honest["flags"]
+    assert not honest["flags"] and not honest["reasons"]
+    de = table[("demoedit", LESSON)]
+    assert float(de["score"]) == float(honest["max_score"]) - 3.0  # test_rnn_backward
+    assert "test_rnn_backward: 0 points from the out-of-kernel judge" in de["reasons"]
     assert float(rb["score"]) == 0.0 and float(si["score"]) == 0.0
     assert "test_rnn_step_forward: 0 points from the out-of-kernel judge" in rb["reasons"]
     assert "bias" in rb["reasons"]  # the judge's diagnosis travels with the reason
@@ -65,6 +77,12 @@ def test_judge_overrides_tampered_cells(tmp_path):
     # the kernel's hidden-test calls were deferred to the judge, not run in the kernel
     graded = tmp_path / "course" / "autograded" / "honest" / LESSON / f"{LESSON}.ipynb"
     assert "graded by the out-of-kernel judge after the notebook has run" in graded.read_text()
+    # the release's demo cells (training, sampling) were not run; a changed one runs, and so
+    # does the demo cell it reads from
+    demo_note = "[demo cell: not run while grading]"
+    assert graded.read_text().count(demo_note) == 2
+    edited = tmp_path / "course" / "autograded" / "demoedit" / LESSON / f"{LESSON}.ipynb"
+    assert edited.read_text().count(demo_note) == 0  # the changed cell reads the other one
     # the override is nbgrader's manual score, visible in formgrader
     with sqlite3.connect(tmp_path / "course" / "gradebook.db") as c:
         manual = c.execute(
