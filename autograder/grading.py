@@ -28,6 +28,7 @@ import multiprocessing as mp
 import os
 import re
 import resource
+import select
 import shutil
 import signal
 import sys
@@ -232,7 +233,7 @@ def _grade_in_child(task: dict, work: Path, limits: Limits) -> dict:
     root = work / "course"
     sub_dir = root / "submitted" / student / assignment
     shutil.copytree(task["submitted"], sub_dir, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    db = work / "gb.sqlite"
+    db = Path(task["scratch"]) / "gb.sqlite"
     shutil.copyfile(task["template"], db)
     runtime = Path(task["runtime"])
     for var in list(os.environ):
@@ -459,8 +460,33 @@ _CURRENT_CHILD: list[int] = []
 _CURRENT_RUNTIME: list[str] = []
 
 
+def _reap_orphans() -> None:
+    """Kill and reap whatever the last submission left running: a process that a student's
+    code started in its own session (a busy loop, say) outlives the kernel, and as this
+    worker is a subreaper it is re-parented here, not to init."""
+    for _ in range(100):
+        rest = _descendants(os.getpid())
+        if not rest:
+            return
+        for p in rest:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for p in rest:
+            try:
+                os.waitpid(p, 0)
+            except ChildProcessError:  # not (yet) re-parented to this process
+                pass
+        time.sleep(0.01)
+
+
 def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides; see _on_term
+    try:  # PR_SET_CHILD_SUBREAPER: orphans of a graded notebook become this worker's
+        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)
+    except Exception:  # noqa: BLE001
+        pass
 
     def _on_term(signum, frame):
         for pid in _CURRENT_CHILD:
@@ -530,8 +556,12 @@ def grade_task(task: dict) -> dict:
     # IPC socket paths must stay under ~100 characters: a short private folder in /tmp,
     # made and removed here so that nothing is left behind whatever happens to the child
     runtime = tempfile.mkdtemp(prefix="rnnk-", dir="/tmp" if os.path.isdir("/tmp") else None)
-    task = {**task, "runtime": runtime}
-    _CURRENT_RUNTIME[:] = [runtime]
+    # the child's throwaway gradebook copy: in memory where possible, since nbgrader commits
+    # (and so syncs to disk) after every cell's grade
+    shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    scratch = tempfile.mkdtemp(prefix="rnndb-", dir=shm)
+    task = {**task, "runtime": runtime, "scratch": scratch}
+    _CURRENT_RUNTIME[:] = [runtime, scratch]
     n_nb = max(1, len(task["structure"][task["assignment"]]))
     judge = 120 + 40 * limits.judge_timeout if task.get("judge") else 0  # the engine's own cap
     wall = n_nb * (limits.notebook_timeout + judge) + 60
@@ -567,6 +597,10 @@ def grade_task(task: dict) -> dict:
     _CURRENT_CHILD[:] = [pid]
     why = None
     try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        pidfd = None
+    try:
         while True:
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
@@ -576,12 +610,17 @@ def grade_task(task: dict) -> dict:
                 os.waitpid(pid, 0)
                 why = f"time limit: grading took more than {wall} s and was stopped"
                 break
-            time.sleep(0.05)
-        for p in _descendants(pid) if why is None else []:
-            kill_tree(p)
+            if pidfd is None:
+                time.sleep(0.05)
+            else:  # woken the moment the child exits
+                select.select([pidfd], [], [], 1.0)
+        _reap_orphans()
     finally:
+        if pidfd is not None:
+            os.close(pidfd)
         _CURRENT_CHILD.clear()
-        shutil.rmtree(runtime, ignore_errors=True)
+        for path in (runtime, scratch):
+            shutil.rmtree(path, ignore_errors=True)
         _CURRENT_RUNTIME.clear()
     if why is None and result_file.exists():
         result = json.loads(result_file.read_text())

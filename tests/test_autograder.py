@@ -43,7 +43,9 @@ EXPECTED = {
     "wrongasg": {"01_toy": 0},  # 02_toy's notebook handed in as 01_toy
     "malformed": {"01_toy": 0},  # not JSON
     "snoop": {"01_toy": 6},  # monkeypatches NumPy, reads the gradebook: flagged (no judge here)
+    "daemon": {"01_toy": 6},  # starts a busy loop in its own session: killed after grading
 }
+ORPHAN_MARKER = "rnn-test-orphan-busy-loop"
 N_NOTEBOOKS = sum(len(v) for v in EXPECTED.values())
 FLAGS = {"snoop": ["rebinds np.allclose", "gradebook"]}
 REASONS = {  # a phrase each case must show in its reasons (CSV, summary and feedback)
@@ -94,6 +96,12 @@ def make_downloads(src: Path, out: Path) -> list[Path]:
         "found = glob.glob('../../../../*.sqlite') + glob.glob('../../../../gradebook.db')"
     )
     fx.write(fx.insert_code(sol1, "test_add", snoop), folders / "snoop" / a)
+    daemon = (
+        "import subprocess, sys\n"
+        f"code = 'while True: pass  # {ORPHAN_MARKER}'\n"
+        "subprocess.Popen([sys.executable, '-c', code], start_new_session=True)"
+    )
+    fx.write(fx.insert_code(sol1, "scale_impl", daemon), folders / "daemon" / a)
     fx.malformed(folders / "malformed" / a)
     (folders / "malformed" / "notes.txt").write_text("not a notebook")
     # one zip per student, the notebook renamed by a download
@@ -187,6 +195,8 @@ def check_class(env: dict, tmp: Path, table: dict) -> None:
     # batch completed: every submission has its autograded record, none half-written
     graded = [r for r in table.values() if r["status"] not in ("not submitted",)]
     assert len(graded) == N_NOTEBOOKS and all(r["status"] in ("graded", "error") for r in graded)
+    # nothing a notebook started outlives its grading
+    assert not leftover_processes(ORPHAN_MARKER)
 
 
 @pytest.fixture(scope="module")
