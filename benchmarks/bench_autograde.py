@@ -5,8 +5,10 @@ lessons of ``solutions/``; every submission is the lesson's solution, as a stude
 it in), then grades it with ``python -m autograder autograde`` twice: with 1 worker, then
 again (``--force``) with ``--workers`` workers. Prints the median seconds per notebook inside
 the grading child (kernel start, nbgrader, the out-of-kernel judge), the wall-clock seconds
-per notebook of each run, and the speed-up. ``--toy`` uses the two tiny fixture assignments
-of ``autograder/fixtures.py`` instead (the grader's own overhead, without lesson content).
+per notebook of each run, the CPU each run used (all its processes: a 1-worker run that keeps
+more than one core busy bounds the speed-up of 2 workers below 2x), and the speed-up.
+``--toy`` uses the two tiny fixture assignments of ``autograder/fixtures.py`` instead (the
+grader's own overhead, without lesson content).
 
     python benchmarks/bench_autograde.py                  # 40 students x 2 lessons
     python benchmarks/bench_autograde.py --students 10 --toy
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sqlite3
 import statistics
 import subprocess
@@ -42,6 +45,12 @@ def cli(env, *args):
     if proc.returncode != 0:
         raise SystemExit(f"{args} failed:\n{proc.stdout}\n{proc.stderr[-3000:]}")
     return proc.stdout
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of every finished child process and their children."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def per_notebook(db: Path) -> tuple[list[float], list[float], list[float]]:
@@ -89,16 +98,18 @@ def main() -> None:
         walls = {}
         medians = {}
         for workers, extra in ((1, []), (args.workers, ["--force"])):
-            t0 = time.monotonic()
+            t0, cpu0 = time.monotonic(), _children_cpu()
             cli(env, "autograde", "--workers", str(workers), "--no-progress", *extra)
             walls[workers] = time.monotonic() - t0
+            cpu = _children_cpu() - cpu0
             total, nbg, judge = per_notebook(tmp / "course" / "gradebook.db")
             medians[workers] = statistics.median(total)
             print(
                 f"{workers} worker(s): {walls[workers]:.1f} s for {n} notebooks = "
                 f"{walls[workers] / n:.2f} s per notebook (wall); median {medians[workers]:.2f} s "
                 f"per notebook in its grading process (nbgrader {statistics.median(nbg):.2f} s, "
-                f"judge {statistics.median(judge):.2f} s)"
+                f"judge {statistics.median(judge):.2f} s); CPU {cpu:.0f} s = "
+                f"{cpu / walls[workers]:.2f} cores busy on average"
             )
         table = cli(env, "grades")
         assert "mean" in table
