@@ -310,6 +310,14 @@ TAMPER = {
     "check = lambda *a, **k: None": "grading helper check",
     "def check(*a):\n    pass": "grading helper check",
     "import sys\nsys.modules['numpy'] = None": "sys.modules",
+    "np.__dict__['max'] = min": "rebinds np.__dict__",
+    "a, np.max = 1, min": "rebinds np.max",
+    # copying the answer key from its file instead of importing it (which the worker blocks)
+    "import importlib.util as u\nu.spec_from_file_location('x', p)": "spec_from_file_location",
+    "import runpy\nrunpy.run_path(p)": "run_path",
+    "import rnnref.gru as g\nsrc = open(g.__file__).read()": "locates the files of g.__file__",
+    "exec(open('/course/rnnref/rnn.py').read())": "exec",
+    "path = '../../solutions/01_vanilla_rnn/01_vanilla_rnn.ipynb'": "solutions' files",
 }
 
 
@@ -324,3 +332,5 @@ def test_scan_is_quiet_on_honest_code():
     solutions = [c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
     assert scan("\n\n".join(solutions)) == []
     assert scan(SOLUTION + "\nfrom rnnref.layers import embedding_forward\n%timeit 1\n") == []
+    # indexing with a NumPy expression changes the array, not NumPy
+    assert scan("dh[np.arange(N)[:, None], idx] = dm\na, (b, c) = 1, (2, 3)") == []

@@ -59,6 +59,17 @@ def _dotted(node):
     return ".".join(reversed(parts))
 
 
+def _assigned(target):
+    """The names, attributes and subscripts an assignment target binds (unpacking)."""
+    if isinstance(target, ast.Tuple | ast.List):
+        for elt in target.elts:
+            yield from _assigned(elt)
+    elif isinstance(target, ast.Starred):
+        yield from _assigned(target.value)
+    else:
+        yield target
+
+
 def _to_python(source):
     try:
         from IPython.core.inputtransformer2 import TransformerManager
@@ -73,6 +84,8 @@ def scan(source):
     flags = []
     if re.search(r"gradebook\.db|autograder/course|RNN_COURSE_DIR", source):
         flags.append("line ?: refers to the grader's files (gradebook.db / course directory)")
+    if re.search(r"\brnnref[/\\]|\bsolutions[/\\]", source):
+        flags.append("line ?: refers to the reference package's or the solutions' files")
     try:
         tree = ast.parse(_to_python(source))
     except SyntaxError as exc:
@@ -99,15 +112,17 @@ def scan(source):
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete):
             targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
-            for t in targets:
-                for sub in ast.walk(t):
-                    if isinstance(sub, ast.Attribute) and protected(_root(sub)):
-                        what = _dotted(sub) or "a module attribute"
-                        add(node, f"rebinds {what} (monkeypatching)")
-                    elif isinstance(sub, ast.Name) and sub.id in ("check", "verify_notebook"):
-                        add(node, f"rebinds the grading helper {sub.id}")
-                    elif isinstance(sub, ast.Subscript) and _dotted(sub.value) == "sys.modules":
-                        add(node, "replaces a module in sys.modules")
+            for sub in (a for t in targets for a in _assigned(t)):
+                if isinstance(sub, ast.Subscript) and _dotted(sub.value) == "sys.modules":
+                    add(node, "replaces a module in sys.modules")
+                    continue
+                while isinstance(sub, ast.Subscript):  # x[i] = ... changes x, not i
+                    sub = sub.value
+                if isinstance(sub, ast.Attribute) and protected(_root(sub)):
+                    what = _dotted(sub) or "a module attribute"
+                    add(node, f"rebinds {what} (monkeypatching)")
+                elif isinstance(sub, ast.Name) and sub.id in ("check", "verify_notebook"):
+                    add(node, f"rebinds the grading helper {sub.id}")
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             if node.name in ("check", "verify_notebook"):
                 add(node, f"redefines the grading helper {node.name}")
@@ -140,6 +155,10 @@ def scan(source):
             elif name in _CALLS and _CALLS[name]:
                 if name != "kill" or dotted.startswith("os."):
                     add(node, _CALLS[name])
+            elif name in ("spec_from_file_location", "SourceFileLoader", "run_path"):
+                add(node, f"loads code from a file path ({name})")
+            elif name in ("exec", "eval") and isinstance(func, ast.Name):
+                add(node, f"runs code built at run time ({name})")
             elif name in ("setattr", "delattr") and node.args and protected(_root(node.args[0])):
                 add(node, f"{name} on {_dotted(node.args[0])} (monkeypatching)")
             elif name in ("open", "read_text", "read_bytes", "connect") and any(
@@ -147,6 +166,13 @@ def scan(source):
                 for a in node.args
             ):
                 add(node, "opens a database file")
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr in ("__file__", "__path__")
+            and (aliases.get(_root(node)) or _root(node) or "").split(".")[0]
+            in ("rnnref", "autograder")
+        ):
+            add(node, f"locates the files of {_dotted(node)}")
         elif isinstance(node, ast.Attribute) and node.attr in _ATTRS:
             add(node, _ATTRS[node.attr])
         elif isinstance(node, ast.Name) and node.id == "__builtins__":
