@@ -136,6 +136,10 @@ def _static_checks(sub_dir: Path, task: dict) -> tuple[dict, list[str], list[str
     owner = {gid: a for a, nbs in structure.items() for cells in nbs.values() for gid in cells}
     sources = task["test_sources"]  # {grade_id: release source of the test cell}
     notebooks, reasons, flags, notes = {}, [], [], {}
+    # the instructor's own cells, as released, are not the student's (lesson 02's read-only
+    # cell imports rnnref.rnn on purpose): the tamper scan leaves them out
+    released = {_norm(src) for src in sources.values()}
+    released.update(task.get("demo_sources", {}).get(task["assignment"], []))
     present = {p.stem: p for p in sub_dir.glob("*.ipynb")}
     for name in sorted(set(present) - set(expected)):
         reasons.append(f"{name}.ipynb is not a notebook of {task['assignment']}: ignored")
@@ -180,10 +184,6 @@ def _static_checks(sub_dir: Path, task: dict) -> tuple[dict, list[str], list[str
                 notes[gid] = "test cell edited (restored from the source before grading)"
                 reasons.append(f"test cell {gid} was edited: graded with the original test")
         if scan is not None:
-            # the instructor's own cells, as released, are not the student's (lesson 02's
-            # read-only cell imports rnnref.rnn on purpose)
-            released = {_norm(src) for src in sources.values()}
-            released.update(task.get("demo_sources", {}).get(task["assignment"], []))
             student_code = "\n\n".join(
                 c.source
                 for c in nb.cells
@@ -448,12 +448,16 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
-def kill_tree(pid: int) -> None:
-    for p in [pid, *_descendants(pid)]:
+def _kill_all(pids) -> None:
+    for p in pids:
         try:
             os.kill(p, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def kill_tree(pid: int) -> None:
+    _kill_all([pid, *_descendants(pid)])
 
 
 _CURRENT_CHILD: list[int] = []
@@ -468,11 +472,7 @@ def _reap_orphans() -> None:
         rest = _descendants(os.getpid())
         if not rest:
             return
-        for p in rest:
-            try:
-                os.kill(p, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        _kill_all(rest)
         for p in rest:
             try:
                 os.waitpid(p, 0)

@@ -171,6 +171,7 @@ def _judge_here(request):
     except (OSError, ValueError) as exc:
         return None, f"the grading worker could not start ({exc})"
     try:
+        # through JSON, as from the judge process: callers get the same plain report
         return json.loads(json.dumps(judge.handle(request, None, proc))), None
     except Exception as exc:  # noqa: BLE001 (reported like a judge that died)
         return None, f"the grading judge failed ({type(exc).__name__}: {exc})"

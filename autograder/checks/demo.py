@@ -14,6 +14,8 @@ cells use (no in-place updates of shared objects, no global seeds).
 
 import ast
 
+from autograder.checks.scan import _to_python
+
 DEMO_TAG = "demo"
 _DYNAMIC = {"globals", "locals", "vars", "eval", "exec", "__import__", "get_ipython"}
 
@@ -22,15 +24,6 @@ def normalized(source):
     """A cell's source for comparison: list or str, without trailing spaces and blank ends."""
     text = "".join(source) if isinstance(source, list) else str(source)
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
-
-
-def _python(source):
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        return TransformerManager().transform_cell(source)
-    except Exception:  # noqa: BLE001 (no IPython, or untransformable: parse as it is)
-        return source
 
 
 class _Reads(ast.NodeVisitor):
@@ -150,14 +143,30 @@ def _body_reads(body, bound, out):
             bound |= _sure_binds(stmt)
 
 
+_BAD_SOURCE = (SyntaxError, ValueError, RecursionError, MemoryError)
+
+
+def _parse(source):
+    """The cell's syntax tree (IPython syntax made Python), or None if it does not parse."""
+    try:
+        return ast.parse(_to_python(source))
+    except _BAD_SOURCE:
+        return None
+
+
 def cell_names(source):
     """``(binds, reads, kills)`` of a cell: names it may bind, names it reads before binding
     them (``None``: cannot tell), names it surely binds before any read."""
+    return _names(_parse(source))
+
+
+def _names(tree):
+    if tree is None:
+        return set(), None, set()
     try:
-        tree = ast.parse(_python(source))
         bound, out = set(), _Reads()
         _body_reads(tree.body, bound, out)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except _BAD_SOURCE:
         return set(), None, set()
     binds = _binds(tree.body)
     if out.dynamic:
@@ -165,15 +174,11 @@ def cell_names(source):
     return binds, out.names, bound - out.names
 
 
-def _function_reads(source):
+def _function_reads(tree):
     """Names that the functions a cell defines at top level read from the module scope (they
     can be called after every cell: by the tests, by the judge)."""
-    try:
-        tree = ast.parse(_python(source))
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return set()
     r = _Reads()
-    for stmt in tree.body:
+    for stmt in tree.body if tree is not None else []:
         if isinstance(stmt, ast.Assign | ast.AnnAssign) and isinstance(stmt.value, ast.Lambda):
             r._function(stmt.value)
         elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -190,12 +195,13 @@ def skipped(sources, demo_sources):
     demos = set(demo_sources)
     if not demos:
         return set()
-    names = [cell_names(s) for s in sources]
+    trees = [_parse(s) for s in sources]
+    names = [_names(t) for t in trees]
     is_demo = [normalized(s) in demos for s in sources]
     needed, everything, skip = set(), False, set()
-    for i, source in enumerate(sources):
+    for i, tree in enumerate(trees):
         if not is_demo[i]:  # its functions are called after every cell (tests, the judge)
-            needed |= _function_reads(source)
+            needed |= _function_reads(tree)
     for i in reversed(range(len(sources))):
         binds, reads, kills = names[i]
         if is_demo[i] and not everything and not (binds & needed):

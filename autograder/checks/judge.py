@@ -415,7 +415,7 @@ def handle(req, payload, proc=None):
     # mode "notebook": run the file's cells (test cells excluded), then every check
     path = Path(req["path"])
     skip = set(req.get("skip_ids", []))
-    demos = set(req.get("skip_sources", []))
+    demos = req.get("skip_sources", [])
     result = {"functions": {}, "cell_errors": []}
     try:
         nb = json.loads(path.read_text(encoding="utf-8"))
