@@ -14,8 +14,12 @@ import html.parser
 import http.server
 import importlib.util
 import json
+import posixpath
 import re
 import shutil
+import subprocess
+import sys
+import tarfile
 import threading
 import time
 from pathlib import Path
@@ -93,16 +97,21 @@ def _build_book():
     return module.build()
 
 
-@pytest.fixture(scope="session")
-def built_book():
-    """Build (or rebuild from the cache) the book once; a file lock keeps xdist workers from
-    building into the same folder at the same time."""
+def _locked_build():
+    """Build the book (``make book``'s script); return ``(exit code, seconds)``. A file lock
+    keeps xdist workers from building into the same folder at the same time."""
     (ROOT / "_build").mkdir(exist_ok=True)
     with open(ROOT / "_build" / ".book.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         t0 = time.perf_counter()
         code = _build_book()
-        seconds = time.perf_counter() - t0
+        return code, time.perf_counter() - t0
+
+
+@pytest.fixture(scope="session")
+def built_book():
+    """Build (or rebuild from the cache) the book once per session."""
+    code, seconds = _locked_build()
     assert code == 0, "the book build failed (warnings are errors): see the captured output"
     print(f"book build: {seconds:.1f} s")
     return HTML
@@ -135,22 +144,200 @@ def test_build_has_every_page_and_no_cdn(built_book):
         assert not any(outputs), f"{nb} was executed by the book build"
 
 
-class _Ids(html.parser.HTMLParser):
+class _PageRefs(html.parser.HTMLParser):
+    """The ids (anchors) of a page and every ``href``/``src`` it refers to."""
+
     def __init__(self):
         super().__init__()
         self.ids = set()
+        self.refs = []
 
     def handle_starttag(self, tag, attrs):
         for k, v in attrs:
             if k in ("id", "name") and v:
                 self.ids.add(v)
+            elif k in ("href", "src") and v is not None:
+                self.refs.append(v)
+
+
+def _parse(path):
+    parser = _PageRefs()
+    parser.feed(Path(path).read_text(encoding="utf-8"))
+    return parser
 
 
 @functools.cache
 def _ids_of(path):
-    parser = _Ids()
-    parser.feed(Path(path).read_text(encoding="utf-8"))
-    return frozenset(parser.ids)
+    return frozenset(_parse(path).ids)
+
+
+# A reference that leaves the site: another host, mail, inline data or script.
+NOT_LOCAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)
+
+
+def broken_local_links(root):
+    """Every local ``href``/``src`` of every HTML page under ``root`` that leads to no file,
+    or to an anchor its page does not have: ``["page: reference (why)"]``.
+
+    ``_static/`` is left out: the theme keeps Jinja macro files named ``*.html`` there.
+    """
+    root = Path(root)
+    pages = {
+        p.relative_to(root).as_posix(): _parse(p)
+        for p in root.rglob("*.html")
+        if p.relative_to(root).parts[0] != "_static"
+    }
+    broken = []
+    for page, parsed in sorted(pages.items()):
+        for ref in parsed.refs:
+            if not ref.strip() or NOT_LOCAL.match(ref.strip()):
+                continue
+            url, frag = urldefrag(ref.strip())
+            path = unquote(urlsplit(url).path)
+            if path.startswith("/"):
+                broken.append(f"{page}: {ref} (absolute path: not portable)")
+                continue
+            if not path:  # "#anchor": this page
+                target = page
+            else:
+                target = posixpath.normpath(posixpath.join(posixpath.dirname(page), path))
+            if target == ".." or target.startswith("../"):
+                broken.append(f"{page}: {ref} (outside the site)")
+                continue
+            if (root / target).is_dir():
+                target = posixpath.join(target, "index.html")
+            if not (root / target).is_file():
+                broken.append(f"{page}: {ref} (no such file)")
+                continue
+            frag = unquote(frag)
+            if frag and target in pages and frag not in pages[target].ids:
+                broken.append(f"{page}: {ref} (no anchor #{frag})")
+    return broken
+
+
+def source_pages(root):
+    """viewcode's "[source]" pages: ``_modules/...html`` -> modification time (ns)."""
+    return {
+        p.relative_to(root).as_posix(): p.stat().st_mtime_ns
+        for p in (Path(root) / "_modules").rglob("*.html")
+    }
+
+
+def test_every_local_link_resolves_after_a_cached_rebuild_too(built_book):
+    """``make test`` after ``make book``, and ``make book`` twice: the second build of an
+    unchanged book must leave the same complete site (issue 11: it lost ``_modules/``)."""
+    broken = broken_local_links(built_book)
+    assert not broken, f"{len(broken)} broken local links:\n" + "\n".join(broken[:50])
+    sources = source_pages(built_book)
+    assert "_modules/rnnref/rnn.html" in sources and "_modules/index.html" in sources, sources
+
+    code, seconds = _locked_build()
+    assert code == 0, "the cached rebuild failed: see the captured output"
+    print(f"cached rebuild: {seconds:.1f} s")
+    broken = broken_local_links(built_book)
+    assert not broken, f"{len(broken)} broken local links after a cached rebuild:\n" + "\n".join(
+        broken[:50]
+    )
+    # Nothing changed, so the source pages are kept as they were (not deleted and redone).
+    assert source_pages(built_book) == sources
+
+
+EXT = ROOT / "book" / "_ext"
+DEMO_MODULE = '''def f(x):
+    """F."""
+    return x
+
+
+def g(x):
+    """G."""
+    return -x
+'''
+DEMO_CONF = f"""
+import sys
+sys.path[:0] = [{str(EXT)!r}, '.']
+extensions = ["sphinx.ext.autodoc", "course_source_pages"]
+"""
+
+
+def _sphinx_build(src):
+    """``sphinx-build -b html`` of ``src`` into ``src/out`` (warnings are errors)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-W", ".", "out"],
+        cwd=src,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_source_pages_follow_what_the_docs_document(tmp_path):
+    """viewcode alone keeps a source page newer than its module, with back links to objects
+    no longer documented; it never writes a page again in a build with nothing to write."""
+    (tmp_path / "conf.py").write_text(DEMO_CONF)
+    (tmp_path / "demo_src_mod.py").write_text(DEMO_MODULE)
+    index = tmp_path / "index.rst"
+    page = tmp_path / "out/_modules/demo_src_mod.html"
+
+    def document(*names):
+        lines = ["Demo", "====", ""] + [f".. autofunction:: demo_src_mod.{n}" for n in names]
+        index.write_text("\n".join(lines) + "\n")
+        _sphinx_build(tmp_path)
+        assert not broken_local_links(tmp_path / "out")
+        return _parse(page).ids if page.is_file() else None
+
+    assert {"f", "g"} <= document("f", "g")
+    mtime = page.stat().st_mtime_ns
+    _sphinx_build(tmp_path)  # nothing changed: kept as it is
+    assert page.stat().st_mtime_ns == mtime
+    ids = document("f")  # g's back link would lead to no anchor
+    assert "f" in ids and "g" not in ids
+    page.unlink()  # deleted by hand: the next build, with nothing else to do, restores it
+    _sphinx_build(tmp_path)
+    assert "f" in _parse(page).ids
+    assert not broken_local_links(tmp_path / "out")
+    assert document() is None  # no module documented: no page, and no index listing one
+    assert not (tmp_path / "out/_modules/index.html").exists()
+
+
+def _course_mathjax():
+    spec = importlib.util.spec_from_file_location("course_mathjax", EXT / "course_mathjax.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_mathjax_is_vendored_once_and_only_what_the_site_loads(tmp_path):
+    mathjax = _course_mathjax()
+    package = tmp_path / "package"
+    for rel in ("es5/tex-chtml.js", "es5/output/chtml/fonts/woff-v2/a.woff", "es5/tex-svg.js"):
+        (package / rel).parent.mkdir(parents=True, exist_ok=True)
+        (package / rel).write_text(rel)
+    (package / "README.md").write_text("readme")
+    tarball = tmp_path / "mathjax-9.9.9.tgz"
+    with tarfile.open(tarball, "w:gz") as tar:
+        tar.add(package, arcname="package")
+    fetched = []
+
+    def fetch(dest_dir, version):
+        fetched.append(version)
+        return tarball
+
+    def broken_fetch(dest_dir, version):
+        raise OSError("network is unreachable")
+
+    dest = tmp_path / "_vendor" / "mathjax"
+    assert mathjax.vendor_mathjax(dest, "9.9.9", fetch=fetch)
+    assert (dest / "tex-chtml.js").read_text() == "es5/tex-chtml.js"
+    assert (dest / "output/chtml/fonts/woff-v2/a.woff").is_file()
+    assert not (dest / "tex-svg.js").exists() and not (dest / "README.md").exists()
+    assert not mathjax.vendor_mathjax(dest, "9.9.9", fetch=broken_fetch)  # already there
+    assert fetched == ["9.9.9"]
+    # A failed fetch of another version leaves the vendored copy as it was.
+    with pytest.raises(OSError):
+        mathjax.vendor_mathjax(dest, "9.9.10", fetch=broken_fetch)
+    assert (dest / ".version").read_text().strip() == "9.9.9"
+    assert (dest / "tex-chtml.js").is_file()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
