@@ -1,7 +1,9 @@
 """The course book: table of contents, build (warnings are errors) and a headless browser check.
 
 The build runs once per session through ``scripts/build_book.py`` (the command behind
-``make book``); with nothing changed it is a cached rebuild that executes nothing. The browser
+``make book``); with nothing changed it is a cached rebuild that executes nothing. Every local
+link and anchor of the site is checked after it and after one more (cached) build. The
+book's Sphinx extensions are tested on small Sphinx projects of their own. The browser
 check drives Debian's chromium (``/usr/bin/chromium``, installed by ``scripts/system_deps.sh``)
 with Playwright, serves ``_build/html`` from 127.0.0.1 and loads every page. Screenshots of the
 landing page and one chapter go to ``artifacts/screenshots/``.
