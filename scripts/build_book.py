@@ -43,9 +43,8 @@ MATHJAX_PARTS = (
     "a11y/",
     "ui/",
 )
-# Inputs of the executed chapters besides their own text (the instructor guide's speed table
-# reads the stored benchmark figures).
-FIGURE_INPUTS = ("rnnref", "book/_bookplot.py", "benchmarks/results")
+# Inputs of the executed chapters besides their own text.
+FIGURE_INPUTS = ("rnnref", "book/_bookplot.py")
 STAMP = BUILD / ".figure_inputs.sha256"
 # Inputs of every page that Sphinx does not track itself: the book's own extension.
 READ_INPUTS = ("book/_ext",)
