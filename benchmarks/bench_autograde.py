@@ -12,6 +12,11 @@ grader's own overhead, without lesson content).
 
     python benchmarks/bench_autograde.py                  # 40 students x 2 lessons
     python benchmarks/bench_autograde.py --students 10 --toy
+
+It also writes the figures as JSON (``--json PATH``, default ``benchmarks/results/
+autograde.json``, committed: the instructor guide's speed table is generated from it). The
+file is one dict: ``"class"``, ``"machine"``, ``"runs"`` (one entry per worker count) and
+``"speedup"``; other benchmarks of the grader may add keys of their own.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "benchmarks" / "results" / "autograde.json"
 sys.path.insert(0, str(REPO))
 
 from autograder import fixtures as fx  # noqa: E402
@@ -71,6 +77,9 @@ def main() -> None:
     p.add_argument("--lessons", type=int, default=2)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--toy", action="store_true", help="the fixture assignments, not the lessons")
+    p.add_argument(
+        "--json", type=Path, default=RESULTS, help=f"figures as JSON (default {RESULTS})"
+    )
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmpd:
         tmp = Path(tmpd)
@@ -97,6 +106,7 @@ def main() -> None:
         print(f"class: {args.students} students x {len(lessons)} lessons ({', '.join(lessons)})")
         walls = {}
         medians = {}
+        runs = {}
         for workers, extra in ((1, []), (args.workers, ["--force"])):
             t0, cpu0 = time.monotonic(), _children_cpu()
             cli(env, "autograde", "--workers", str(workers), "--no-progress", *extra)
@@ -104,6 +114,16 @@ def main() -> None:
             cpu = _children_cpu() - cpu0
             total, nbg, judge = per_notebook(tmp / "course" / "gradebook.db")
             medians[workers] = statistics.median(total)
+            runs[str(workers)] = {
+                "workers": workers,
+                "wall_seconds": walls[workers],
+                "wall_seconds_per_notebook": walls[workers] / n,
+                "median_seconds_per_notebook": medians[workers],
+                "median_nbgrader_seconds": statistics.median(nbg),
+                "median_judge_seconds": statistics.median(judge),
+                "cpu_seconds": cpu,
+                "cores_busy": cpu / walls[workers],
+            }
             print(
                 f"{workers} worker(s): {walls[workers]:.1f} s for {n} notebooks = "
                 f"{walls[workers] / n:.2f} s per notebook (wall); median {medians[workers]:.2f} s "
@@ -113,10 +133,35 @@ def main() -> None:
             )
         table = cli(env, "grades")
         assert "mean" in table
+        speedup = walls[1] / walls[args.workers]
+        load = os.getloadavg()[0]
         print(
-            f"speed-up with {args.workers} workers: {walls[1] / walls[args.workers]:.2f}x "
-            f"(on {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f})"
+            f"speed-up with {args.workers} workers: {speedup:.2f}x "
+            f"(on {os.cpu_count()} cores, load average {load:.1f})"
         )
+        write_json(
+            args.json,
+            {
+                "class": {
+                    "students": args.students,
+                    "lessons": lessons,
+                    "notebooks": n,
+                    "toy": args.toy,
+                },
+                "machine": {"cores": os.cpu_count(), "load_average_1min": load},
+                "runs": runs,
+                "speedup": speedup,
+            },
+        )
+
+
+def write_json(path: Path, figures: dict) -> None:
+    """Store ``figures`` at ``path``, keeping the keys other benchmarks stored there."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stored = json.loads(path.read_text()) if path.is_file() else {}
+    stored.update(figures)
+    path.write_text(json.dumps(stored, indent=2, sort_keys=True) + "\n")
+    print(f"figures written to {path}")
 
 
 if __name__ == "__main__":

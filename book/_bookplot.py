@@ -1,9 +1,13 @@
-"""Figure style of the course book, imported by the chapters' hidden code cells.
+"""Figure style of the course book, imported by the chapters' hidden code cells, and
+:func:`glue`, which hands a computed number to the page's prose.
 
-Only presentation lives here: every number drawn comes from ``rnnref``.
+Only presentation lives here: every number drawn or quoted comes from ``rnnref``.
 """
 
+import numbers
+
 import matplotlib as mpl
+import myst_nb
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
 BLUE, ORANGE, GREEN, RED, PURPLE, GREY = (
@@ -33,3 +37,19 @@ mpl.rcParams.update(
         "svg.hashsalt": "rnn-from-scratch",
     }
 )
+
+
+def glue(name, value):
+    """Store ``value`` (a number) under ``name`` for the page's ``{glue:text}`name:fmt``` roles.
+
+    NumPy scalars become Python ``int``/``float`` first: the role formats the stored repr, and
+    ``np.float64(0.5)`` is not a literal it can read. A key the prose uses but no cell glued
+    is a build warning, hence an error (the book builds with ``-W``).
+    """
+    if isinstance(value, numbers.Integral):
+        value = int(value)
+    elif isinstance(value, numbers.Real):
+        value = float(value)
+    else:
+        raise TypeError(f"glue({name!r}, ...) takes a number, not {type(value).__name__}")
+    myst_nb.glue(name, value, display=False)
