@@ -282,8 +282,8 @@ def test_every_grading_kernel_is_launched_through_kernel_command(tmp_path, monke
 
     launched = []
 
-    def recording(argv, env):
-        launched.append(argv)
+    def recording(argv, env, cwd):
+        launched.append((argv, cwd))
         return argv, {**env, "RNN_TEST_LAUNCH": "wrapped"}
 
     monkeypatch.setattr(kernel_mod, "kernel_command", recording)
@@ -297,24 +297,37 @@ def test_every_grading_kernel_is_launched_through_kernel_command(tmp_path, monke
     ex = LimitedExecute(config=config)
     assert ex.kernel_manager_class is kernel_mod.GradingKernelManager
     out, _ = ex.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
-    assert len(launched) == 1 and "ipykernel_launcher" in " ".join(launched[0])
+    assert len(launched) == 1 and "ipykernel_launcher" in " ".join(launched[0][0])
+    assert launched[0][1] == str(tmp_path)
     assert out.cells[0].outputs[0]["text"].strip() == "wrapped"
 
 
-def test_sandbox_worker_is_spawned_from_sandbox_worker_command(monkeypatch):
+def test_sandbox_worker_is_spawned_from_sandbox_worker_command(monkeypatch, tmp_path):
     seen = []
     real = _launch.sandbox_worker_command
 
-    def recording():
-        argv, env = real()
-        seen.append(argv)
+    def recording(cwd):
+        argv, env = real(cwd)
+        seen.append((argv, cwd))
         return argv, env
 
     monkeypatch.setattr(_launch, "sandbox_worker_command", recording)
-    proc = _launch.start_sandbox_worker(512, 10)
+    proc = _launch.start_sandbox_worker(512, 10, cwd=str(tmp_path))
     try:
         proc.stdin.close()  # the worker exits when the judge's pipe closes
         assert proc.wait(timeout=60) == 0
     finally:
         proc.stdout.close()
-    assert seen and seen[0][:2] == [sys.executable, "-I"]
+    assert seen and seen[0][0][:2] == [sys.executable, "-I"] and seen[0][1] == str(tmp_path)
+
+
+def test_records_are_made_in_one_place():
+    """Only :mod:`autograder.grading.records` builds results (the others call its makers)."""
+    from autograder.paths import REPO
+
+    makers = [
+        p.relative_to(REPO).as_posix()
+        for p in sorted((REPO / "autograder").rglob("*.py"))
+        if "Result(" in p.read_text() and p.name != "records.py"
+    ]
+    assert makers == []

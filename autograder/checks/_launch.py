@@ -37,8 +37,8 @@ def read_frame_stdin():
     return f.read(n)
 
 
-def sandbox_worker_command():
-    """``(argv, env)`` of the sandbox worker: ``python -I`` running
+def sandbox_worker_command(cwd=None):
+    """``(argv, env)`` of the sandbox worker that will run in ``cwd``: ``python -I`` running
     :mod:`autograder.checks.worker` with a minimal environment (no course paths),
     single-threaded BLAS and no figures drawn. A sandbox wraps this command."""
     env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
@@ -57,7 +57,7 @@ def start_sandbox_worker(memory_mb, cpu_seconds, cwd=None):
         resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 2**20, 64 * 2**20))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
-    argv, env = sandbox_worker_command()
+    argv, env = sandbox_worker_command(cwd)
     return subprocess.Popen(
         argv,
         stdin=subprocess.PIPE,

@@ -7,8 +7,8 @@ about it is here and nowhere else:
   runtime folder, not TCP ports (parallel grading children raced for ports:
   ``ZMQError: Address already in use``);
 * :func:`kernel_command`: the kernel's command line and environment, ``argv -> argv`` plus
-  the environment. Today it passes both through unchanged; a sandbox (bubblewrap, say)
-  wraps the command here;
+  the environment (and the folder it runs in). Today it passes both through unchanged; a
+  sandbox (bubblewrap, say) wraps the command here;
 * :class:`GradingKernelManager`: the kernel manager every grading kernel gets (set by
   :class:`autograder.limited_execute.LimitedExecute`), which runs :func:`kernel_command`.
 """
@@ -28,8 +28,11 @@ def kernel_config(c, runtime: Path) -> None:
     c.KernelManager.ip = str(runtime / "k")
 
 
-def kernel_command(argv: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
-    """The command and environment a grading kernel is started with."""
+def kernel_command(
+    argv: list[str], env: dict[str, str], cwd: str | None
+) -> tuple[list[str], dict[str, str]]:
+    """The command and environment of a grading kernel that will run in ``cwd`` (the
+    autograded notebook's folder)."""
     return argv, env
 
 
@@ -38,5 +41,6 @@ class GradingKernelManager(AsyncKernelManager):
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
         # jupyter_client's documented hook for launching kernels differently
-        argv, kw["env"] = kernel_command(list(kernel_cmd), dict(kw.get("env") or os.environ))
+        env = dict(kw.get("env") or os.environ)
+        argv, kw["env"] = kernel_command(list(kernel_cmd), env, kw.get("cwd"))
         await super()._async_launch_kernel(argv, **kw)

@@ -61,15 +61,18 @@ def _check_test_cells(task: Task, seen: dict, expected: dict, found: Inspection)
             found.reasons.append(f"test cell {gid} was edited: graded with the original test")
 
 
-def _scan(task: Task, name: str, nb, found: Inspection) -> None:
+def _released(task: Task) -> set[str]:
+    """Normalized sources of the instructor's own cells, as released: not the student's
+    (lesson 02's read-only cell imports rnnref.rnn on purpose), so the tamper scan leaves
+    them out."""
+    return {_norm(src) for src in task.test_sources.values()} | set(task.demo_sources)
+
+
+def _scan(name: str, nb, released: set[str], found: Inspection) -> None:
     """Tamper flags for the student's own code cells of ``nb``."""
     _, scan = engine()
     if scan is None:
         return
-    # the instructor's own cells, as released, are not the student's (lesson 02's read-only
-    # cell imports rnnref.rnn on purpose): the tamper scan leaves them out
-    released = {_norm(src) for src in task.test_sources.values()}
-    released.update(task.demo_sources)
     student_code = "\n\n".join(
         c.source
         for c in nb.cells
@@ -83,7 +86,7 @@ def _scan(task: Task, name: str, nb, found: Inspection) -> None:
         found.flags.append(f"{name}: tamper scan failed ({type(e).__name__}: {e})")
 
 
-def _inspect_notebook(task: Task, name: str, path: Path | None, found: Inspection) -> None:
+def _inspect_notebook(task: Task, name: str, path: Path | None, released, found) -> None:
     import nbformat
 
     expected = task.expected[name]
@@ -104,7 +107,7 @@ def _inspect_notebook(task: Task, name: str, path: Path | None, found: Inspectio
         )
         return found.zero(expected, "wrong assignment's notebook")
     _check_test_cells(task, seen, expected, found)
-    _scan(task, name, nb, found)
+    _scan(name, nb, released, found)
     found.notebooks[name] = nb
 
 
@@ -114,6 +117,7 @@ def inspect(task: Task, sub_dir: Path) -> Inspection:
     present = {p.stem: p for p in sub_dir.glob("*.ipynb")}
     for name in sorted(set(present) - set(task.expected)):
         found.reasons.append(f"{name}.ipynb is not a notebook of {task.assignment}: ignored")
+    released = _released(task)
     for name in sorted(task.expected):
-        _inspect_notebook(task, name, present.get(name), found)
+        _inspect_notebook(task, name, present.get(name), released, found)
     return found
