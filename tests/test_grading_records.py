@@ -22,7 +22,12 @@ from autograder.checks import _launch
 from autograder.grading import kernel as kernel_mod
 from autograder.grading import supervise
 from autograder.grading.child import ChildDirs
-from autograder.grading.limits import GRADING_CHILD_START_SECONDS, JUDGE_START_SECONDS, Limits
+from autograder.grading.limits import (
+    GRADING_CHILD_START_SECONDS,
+    JUDGE_START_SECONDS,
+    SANDBOX_SETUP_SECONDS,
+    Limits,
+)
 from autograder.grading.nbconfig import AUTOGRADE_PREPROCESSORS, nbgrader_config
 from autograder.grading.records import CellResult, Result, Task, failure, new_cells, new_result
 
@@ -77,6 +82,8 @@ def test_default_budgets_are_the_documented_figures():
 def test_outer_clocks_leave_the_inner_ones_room(lim, notebooks, judged):
     """The invariant of :mod:`autograder.grading.limits`: no process is killed from outside
     before the limit of the process inside it could fire."""
+    # a check's set-up (block the answer key, load the payload) fits the judge's start margin
+    assert JUDGE_START_SECONDS["check"] >= 2 * SANDBOX_SETUP_SECONDS
     for mode in ("check", "notebook"):
         # a judge process outlives one call's clock plus its own start-up
         assert lim.judge_seconds(mode) >= lim.judge_timeout + JUDGE_START_SECONDS[mode]

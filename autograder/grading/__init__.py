@@ -28,7 +28,8 @@ sandbox worker
     The ``python -I`` process the judge starts to run student functions and cells
     (:mod:`autograder.checks.worker`): own session, memory, CPU and file-size limits, the
     answer key blocked; it sends back plain arrays only. Its launch is built in one place,
-    :func:`autograder.checks._launch.sandbox_worker_command`.
+    :func:`autograder.checks._launch.sandbox_worker_command`; the judge's end of it is
+    :class:`autograder.checks.sandbox_handle.SandboxWorkerHandle`.
 
 Every time budget of these processes derives from one :class:`~.limits.Limits` (see
 :mod:`.limits` for how the clocks nest). Stages, one module each:

@@ -20,6 +20,9 @@ process outlives ``judge_timeout`` plus its start-up, and the grading child gets
 notebook, nbgrader's whole ``notebook_timeout`` plus a whole judge budget, plus a margin for
 its own start and the gradebook copy.
 
+The sandbox worker's set-up (blocking the answer key, loading a check's payload) has its own
+fixed ``SANDBOX_SETUP_SECONDS``, inside the judge's budget.
+
 This module imports nothing heavy: the kernel-side ``check`` and the judge use it too.
 """
 
@@ -34,6 +37,8 @@ JudgeMode = Literal["check", "notebook"]
 # interpreter start-up, imports, copying folders, writing the result.
 JUDGE_START_SECONDS = {"check": 60, "notebook": 120}
 GRADING_CHILD_START_SECONDS = 60
+# Seconds the sandbox worker gets to set up (block the answer key, load a check's payload).
+SANDBOX_SETUP_SECONDS = 30
 
 
 @dataclass(frozen=True)
