@@ -21,20 +21,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder.settings import COURSE_ID, Settings, redact_url
+from autograder.grading.limits import Limits
+from autograder.settings import Settings, redact_url
 
 
 def _nbgrader_generate(settings: Settings, assignments: list[str], dest: Path) -> None:
     """nbgrader's generate_assignment for ``assignments`` into ``dest`` (gradebook updated)."""
     from nbgrader.apps import NbGraderAPI
-    from traitlets.config import Config
 
-    c = Config()
-    c.CourseDirectory.course_id = COURSE_ID
-    c.CourseDirectory.root = str(settings.course)
-    c.CourseDirectory.source_directory = str(settings.source)
-    c.CourseDirectory.release_directory = str(dest)
-    c.CourseDirectory.db_url = settings.db_url
+    from autograder.grading.nbconfig import nbgrader_config
+
+    c = nbgrader_config(settings.course, settings.source, settings.db_url, release=dest)
     api = NbGraderAPI(config=c)
     for a in assignments:
         out = api.generate_assignment(a, force=True, create=True)
@@ -113,7 +110,7 @@ def cmd_collect(settings: Settings, args) -> int:
 
 
 def cmd_autograde(settings: Settings, args) -> int:
-    from autograder.grading import Limits, autograde
+    from autograder.grading import autograde
 
     register_missing(settings)
     limits = Limits(
@@ -198,12 +195,19 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--student", action="append")
     a.add_argument("--assignment", action="append")
     a.add_argument("--force", action="store_true", help="regrade graded, unchanged work too")
-    a.add_argument("--cell-timeout", type=int, default=60, help="seconds per cell")
-    a.add_argument("--timeout", type=int, default=300, help="seconds per notebook")
-    a.add_argument("--memory-mb", type=int, default=4096)
-    a.add_argument("--max-output", type=int, default=20000, help="output characters per cell")
+    a.add_argument("--cell-timeout", type=int, default=Limits.cell_timeout, help="seconds per cell")
     a.add_argument(
-        "--judge-timeout", type=int, default=10, help="seconds per call in the out-of-kernel judge"
+        "--timeout", type=int, default=Limits.notebook_timeout, help="seconds per notebook"
+    )
+    a.add_argument("--memory-mb", type=int, default=Limits.memory_mb)
+    a.add_argument(
+        "--max-output", type=int, default=Limits.max_output_chars, help="output characters per cell"
+    )
+    a.add_argument(
+        "--judge-timeout",
+        type=int,
+        default=Limits.judge_timeout,
+        help="seconds per call of a student function in the sandbox worker",
     )
     a.add_argument("--no-progress", action="store_true")
     f = sub.add_parser("feedback", parents=[common], help="per-student HTML feedback")

@@ -19,7 +19,7 @@ from nbconvert.preprocessors import Preprocessor
 from nbformat.v4 import new_output
 
 from autograder import gradebook
-from autograder.grading import HIDDEN_RE, strip_hidden
+from autograder.grading.sources import HIDDEN_RE, strip_hidden
 from autograder.settings import Settings
 
 

@@ -10,6 +10,8 @@
   that nothing graded depends on). A submitted cell with exactly such a source is not run
   (it gets a one-line note instead) unless a cell that runs reads what it defines; see
   :mod:`autograder.checks.demo`.
+- the kernel is started by :class:`autograder.grading.kernel.GradingKernelManager`, the one
+  place that builds the kernel's launch.
 - ``max_output_chars``: output beyond this many characters per cell is dropped while the
   cell runs (not after: a cell printing gigabytes must not fill the grader's memory), with
   one ``[output truncated]`` line in its place.
@@ -25,12 +27,24 @@ from nbgrader.preprocessors import Execute
 from traitlets import Integer, List, Unicode
 
 from autograder.checks.demo import skipped
+from autograder.grading.kernel import GradingKernelManager
+from autograder.grading.limits import Limits
 
 
 class LimitedExecute(Execute):
-    notebook_timeout = Integer(600, help="Seconds for a whole notebook.").tag(config=True)
-    max_output_chars = Integer(20000, help="Output characters kept per cell.").tag(config=True)
+    notebook_timeout = Integer(Limits.notebook_timeout, help="Seconds for a whole notebook.").tag(
+        config=True
+    )
+    max_output_chars = Integer(
+        Limits.max_output_chars, help="Output characters kept per cell."
+    ).tag(config=True)
     skip_sources = List(Unicode(), help="Normalized sources of cells not to run.").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        # nbgrader's Execute sets its own default the same way (a keyword, which config
+        # cannot override)
+        kwargs.setdefault("kernel_manager_class", GradingKernelManager)
+        super().__init__(*args, **kwargs)
 
     def preprocess(self, nb, resources=None, km=None):
         self._deadline = time.monotonic() + self.notebook_timeout

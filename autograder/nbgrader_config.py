@@ -15,31 +15,25 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from autograder.settings import COURSE_ID, Settings  # noqa: E402
+from autograder.grading.limits import Limits  # noqa: E402
+from autograder.grading.nbconfig import nbgrader_config  # noqa: E402
+from autograder.settings import Settings  # noqa: E402
 
 settings = Settings.resolve()
 c = get_config()  # noqa: F821 (injected by traitlets when nbgrader loads this file)
 
-c.CourseDirectory.course_id = COURSE_ID
-c.CourseDirectory.root = str(settings.course)
-c.CourseDirectory.source_directory = str(settings.source)
-c.CourseDirectory.release_directory = str(settings.release)
-c.CourseDirectory.db_url = settings.db_url
-
-# The same limits as ``python -m autograder autograde`` (except memory, which needs its
-# child process): a cell time limit, a per-notebook time budget, output capped while it runs.
-c.Autograde.autograde_preprocessors = [
-    "autograder.limited_execute.LimitedExecute",
-    "nbgrader.preprocessors.IgnorePattern",
-    "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
-    "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]
-c.Execute.timeout = 60
-c.LimitedExecute.timeout = 60
-c.LimitedExecute.notebook_timeout = 300
+# The same configuration and limits as ``python -m autograder autograde`` (except memory,
+# which needs its child process): a cell time limit, a per-notebook time budget, output
+# capped while it runs.
+c.merge(
+    nbgrader_config(
+        settings.course,
+        settings.source,
+        settings.db_url,
+        release=settings.release,
+        limits=Limits(),
+    )
+)
 # Kernels talk over IPC sockets, not TCP ports: no port race between parallel graders.
 c.KernelManager.transport = "ipc"
 # nbgrader's own generate_feedback shows hidden tests and tracebacks: strip them (``python -m

@@ -4,9 +4,9 @@ Student code is untrusted: it may rebind helpers, monkeypatch NumPy, return obje
 fake ``.shape``, inspect its caller's frames, loop forever or allocate without bound. So it
 never runs where verdicts are made.
 
-Processes::
+Processes (names as in the glossary of :mod:`autograder.grading`)::
 
-    kernel (untrusted)          judge (pristine, python -I)          worker (student code)
+    kernel (untrusted)          judge process (python -I)      sandbox worker (student code)
     check(name, fn) ---------> reference outputs, comparisons ----> runs fn under limits
       cloudpickle(fn) by value  never unpickles student code        RLIMIT_AS, RLIMIT_CPU,
       JSON report <----------- numerical gradients (own numpy) <--- wall timeout, own session
@@ -14,14 +14,15 @@ Processes::
 
 * ``check`` pickles the student's function by value with cloudpickle (functions from
   ``__main__`` travel with the globals they use; modules such as numpy travel by reference, so
-  a monkeypatched numpy in the kernel stays there) and starts the JUDGE, a fresh
+  a monkeypatched numpy in the kernel stays there) and starts a JUDGE PROCESS, a fresh
   ``python -I`` interpreter that makes itself non-dumpable (its memory cannot be read through
-  ``/proc``). The judge starts a WORKER (``python -I``, own session, memory, CPU and file-size
-  limits, a wall-clock timeout per call, the lesson's reference modules blocked from import)
-  and hands it the payload unopened.
-* The judge sends inputs; the worker returns plain arrays only: ``np.save`` bytes, read with
+  ``/proc``). The judge starts a SANDBOX WORKER (``python -I``, own session, memory, CPU and
+  file-size limits, a wall-clock timeout per call, the lesson's reference modules blocked
+  from import) and hands it the payload unopened. Every time budget derives from
+  :class:`autograder.grading.limits.Limits`.
+* The judge sends inputs; the sandbox worker returns plain arrays only: ``np.save`` bytes, read with
   ``np.load(allow_pickle=False)``; exact ``ndarray`` with a float dtype required. What cannot
-  be an array (the student's ``cache``) stays in the worker behind a handle that the judge
+  be an array (the student's ``cache``) stays in the sandbox worker behind a handle that the judge
   passes to the backward call. Inputs are snapshotted after each case to detect mutation.
 * Expected values are computed in the judge from :mod:`rnnref`; backward functions are also
   compared with central differences of the student's own forward (one batched request), using
@@ -35,11 +36,11 @@ In-kernel code can still be subverted (a cell can rebind ``check`` or silence er
 API for the instructor command line
 -----------------------------------
 ``verify_notebook(notebook_path, lesson=None, timeout=10, memory_mb=1024) -> dict``
-    Re-grades a submitted notebook FILE: the worker executes its code cells except test cells
-    and unchanged ``demo`` cells (see :func:`demo_sources`) (IPython syntax transformed to
-    Python; magics, shell lines and ``get_ipython()`` hooks do
-    nothing; a failing cell does not stop the next; ``timeout`` seconds per cell and per
-    check call), then the judge runs every hidden check of the lesson. ``lesson`` is the
+    Re-grades a submitted notebook FILE: the sandbox worker executes its code cells except
+    test cells and unchanged ``demo`` cells (see :func:`demo_sources`) (IPython syntax
+    transformed to Python; magics, shell lines and ``get_ipython()`` hooks do nothing; a
+    failing cell does not stop the next; ``timeout`` seconds per cell and per check call),
+    then the judge runs every hidden check of the lesson. ``lesson`` is the
     assignment name (``"01_vanilla_rnn"``), by default taken from the file or folder name.
     Grade cells, their points and the functions they check come from the trusted SOURCE
     notebook in ``solutions/``, never from the submission. Returns
@@ -58,7 +59,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from autograder.checks._launch import bootstrap, frame
+from autograder.checks._launch import bootstrap, frame, request_limits
 from autograder.checks.demo import DEMO_TAG, normalized, skipped
 from autograder.checks.scan import scan
 
@@ -78,7 +79,10 @@ DEFERRED_ENV = "RNN_CHECKS_DEFERRED"
 _CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](\w+)["']""")
 
 
-def _run_judge(request, payload=None, timeout=120):
+def _run_judge(request, payload=None):
+    """Serve ``request`` in a judge process, within its wall-clock budget."""
+    mode = "notebook" if request.get("mode") == "notebook" else "check"
+    timeout = request_limits(request).judge_seconds(mode)
     data = json.dumps(request).encode()
     stdin = frame(data) + (frame(payload) if payload is not None else b"")
     try:
@@ -114,7 +118,7 @@ def check(name, func, timeout=10, memory_mb=1024, quiet=False, **helpers):
     except Exception as exc:  # noqa: BLE001 (anything unpicklable in the student's globals)
         raise AssertionError(f"{name}: could not send your function to the grader: {exc}") from None
     req = {"mode": "check", "name": name, "timeout": timeout, "memory_mb": memory_mb}
-    report, error = _run_judge(req, payload, timeout=60 + 20 * timeout)
+    report, error = _run_judge(req, payload)
     if report is None:
         raise AssertionError(f"{name}: {error}")
     if not report.get("passed"):
@@ -162,12 +166,12 @@ def _lesson_of(path):
 
 def _judge_here(request):
     """The judge's work in this process (for a caller that is itself trusted and clean, such
-    as the class grader's child); the student's code still runs only in the worker."""
+    as the grading child); the student's code still runs only in the sandbox worker."""
     from autograder.checks import judge
-    from autograder.checks._launch import start_worker, worker_budget
+    from autograder.checks._launch import sandbox_worker_budget, start_sandbox_worker
 
     try:
-        proc = start_worker(*worker_budget(request))
+        proc = start_sandbox_worker(*sandbox_worker_budget(request))
     except (OSError, ValueError) as exc:
         return None, f"the grading worker could not start ({exc})"
     try:
@@ -180,7 +184,7 @@ def _judge_here(request):
 def verify_notebook(notebook_path, lesson=None, timeout=10, memory_mb=1024, in_process=False):
     """Re-grade a notebook file out of the kernel; see the module docstring.
 
-    ``in_process=True`` runs the judge in the calling process instead of a fresh ``python -I``
+    ``in_process=True`` runs the judge in the calling process instead of a judge process
     (saves its start-up; only for a caller that never ran student code in its own memory).
     """
     path = Path(notebook_path).resolve()
@@ -200,7 +204,7 @@ def verify_notebook(notebook_path, lesson=None, timeout=10, memory_mb=1024, in_p
     if in_process:
         report, error = _judge_here(req)
     else:
-        report, error = _run_judge(req, timeout=120 + 40 * timeout)
+        report, error = _run_judge(req)
     results = {}
     for grade_id, (points, fns) in cells.items():
         reps = [(report or {}).get("functions", {}).get(f) for f in fns]

@@ -1,5 +1,11 @@
-"""Process start-up without NumPy: the judge starts its worker before importing anything
-heavy, so the two interpreters boot in parallel (check latency is mostly start-up time)."""
+"""Process start-up without NumPy: the judge process starts its sandbox worker before
+importing anything heavy, so the two interpreters boot in parallel (check latency is mostly
+start-up time).
+
+:func:`sandbox_worker_command` is the one place that builds the sandbox worker's launch
+(command and environment); :func:`start_sandbox_worker` the one place that spawns it. Names
+of the processes: see the glossary in :mod:`autograder.grading`.
+"""
 
 import json
 import os
@@ -8,6 +14,8 @@ import struct
 import subprocess
 import sys
 from pathlib import Path
+
+from autograder.grading.limits import Limits
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,42 +37,57 @@ def read_frame_stdin():
     return f.read(n)
 
 
-def start_worker(memory_mb, cpu_seconds, cwd=None):
-    """The worker: own session (killed as a group), memory, CPU, file-size limits, a minimal
-    environment (no course paths), single-threaded BLAS."""
+def sandbox_worker_command(cwd=None):
+    """``(argv, env)`` of the sandbox worker that will run in ``cwd``: ``python -I`` running
+    :mod:`autograder.checks.worker` with a minimal environment (no course paths),
+    single-threaded BLAS and no figures drawn. A sandbox wraps this command."""
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
+    env.update(MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return bootstrap("worker"), env
 
-    def limits():
+
+def start_sandbox_worker(memory_mb, cpu_seconds, cwd=None):
+    """Spawn the sandbox worker: own session (killed as a group), memory, CPU and file-size
+    limits, stdin/stdout pipes to the judge."""
+
+    def rlimits():
         mem = memory_mb * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
         resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 2**20, 64 * 2**20))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
-    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
-    env.update(MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    argv, env = sandbox_worker_command(cwd)
     return subprocess.Popen(
-        bootstrap("worker"),
+        argv,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         env=env,
         cwd=cwd,
         start_new_session=True,
-        preexec_fn=limits,
+        preexec_fn=rlimits,
     )
 
 
-def worker_budget(req):
-    """(memory MB, CPU seconds, cwd) of the worker for a judge request."""
-    timeout = float(req.get("timeout", 10))
-    memory_mb = int(req.get("memory_mb", 1024))
-    if req.get("mode") == "notebook":
-        return memory_mb, int(max(300, 30 * timeout)), str(Path(req["path"]).parent)
-    return memory_mb, int(max(60, 6 * timeout)), None
+def request_limits(req):
+    """The :class:`~autograder.grading.limits.Limits` of a judge request (its per-call
+    ``timeout`` and ``memory_mb``)."""
+    return Limits(
+        judge_timeout=float(req.get("timeout", 10)), memory_mb=int(req.get("memory_mb", 1024))
+    )
+
+
+def sandbox_worker_budget(req):
+    """``(memory MB, CPU seconds, cwd)`` of the sandbox worker for a judge request."""
+    mode = "notebook" if req.get("mode") == "notebook" else "check"
+    limits = request_limits(req)
+    cwd = str(Path(req["path"]).parent) if mode == "notebook" else None
+    return limits.memory_mb, limits.sandbox_worker_cpu_seconds(mode), cwd
 
 
 def judge_main():
-    """Entry point of the judge process."""
+    """Entry point of the judge process (``check`` from a kernel)."""
     try:  # PR_SET_DUMPABLE = 0: same-user processes cannot read this one's memory
         import ctypes
 
@@ -74,10 +97,10 @@ def judge_main():
     req = json.loads(read_frame_stdin())
     payload = read_frame_stdin() if req.get("mode") == "check" else None
     try:
-        proc = start_worker(*worker_budget(req))
+        proc = start_sandbox_worker(*sandbox_worker_budget(req))
     except (OSError, KeyError, ValueError):
         proc = None
-    from autograder.checks import judge  # NumPy and the references load while the worker boots
+    from autograder.checks import judge  # NumPy and the references load while it boots
 
     report = judge.handle(req, payload, proc)
     sys.stdout.write(json.dumps(report))

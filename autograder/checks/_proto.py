@@ -1,8 +1,9 @@
-"""Wire format between the judge and the worker: length-prefixed frames over pipes.
+"""Wire format between the judge and the sandbox worker: length-prefixed frames over pipes.
 
-Judge -> worker messages are pickles (the worker trusts the judge). Worker -> judge replies
+Judge -> sandbox worker messages are pickles (the sandbox worker trusts the judge). Replies
 are a JSON header frame followed by ``header["arrays"]`` frames of ``np.save`` bytes, read
-with ``np.load(allow_pickle=False)``: nothing the worker sends can run code in the judge.
+with ``np.load(allow_pickle=False)``: nothing the sandbox worker sends can run code in the
+judge.
 """
 
 import io

@@ -1,104 +1,29 @@
-"""The judge: a pristine interpreter that grades student functions it never runs itself.
+"""The judge: grades student functions it never runs itself (glossary: :mod:`autograder.grading`).
 
-Started by ``_launch.judge_main`` (``python -I``) for :func:`autograder.checks.check` (one
-cloudpickle payload it passes on unopened) or :func:`autograder.checks.verify_notebook` (a
-notebook file). It starts one worker under resource limits, sends it inputs, reads back plain
-arrays only, and compares them with the reference computed here. Reads one JSON request frame
-(and, for a check, one payload frame) on stdin; writes one JSON report on stdout.
+:func:`handle` serves one request: in a judge process (``_launch.judge_main``, a pristine
+``python -I``, for :func:`autograder.checks.check`: one cloudpickle payload it passes on
+unopened, or :func:`autograder.checks.verify_notebook`: a notebook file), or inside the
+grading child. It starts one sandbox worker under resource limits, sends it inputs, reads
+back plain arrays only, and compares them with the reference computed here. A judge process
+reads one JSON request frame (and, for a check, one payload frame) on stdin and writes one
+JSON report on stdout.
 """
 
 import importlib
 import json
-import os
 import pkgutil
-import select
-import signal
 import time
 from pathlib import Path
 
 import numpy as np
 
-from autograder.checks import _proto
-from autograder.checks._launch import start_worker
+from autograder.checks._launch import sandbox_worker_budget
 from autograder.checks.demo import skipped
+from autograder.checks.sandbox_handle import CallTimeout, SandboxWorkerHandle, WorkerDied
 from autograder.checks.spec import MetricSpec
+from autograder.grading.limits import SANDBOX_SETUP_SECONDS
 
 _isfinite, _abs, _max, _sum, _array_equal = np.isfinite, np.abs, np.max, np.sum, np.array_equal
-
-
-class CallTimeout(Exception):
-    pass
-
-
-class WorkerDied(Exception):
-    pass
-
-
-class WorkerHandle:
-    """One worker process, restarted (and its setup replayed) after a timeout or a crash."""
-
-    def __init__(self, memory_mb, cpu_seconds, blocked, cwd=None, proc=None):
-        self.memory_mb, self.cpu_seconds, self.cwd = memory_mb, cpu_seconds, cwd
-        # replayed after every (re)start: block the answer key, then payload / notebook cells
-        self.setup = [({"op": "block", "names": list(blocked)}, 30)]
-        self.proc = proc
-        self.restart(keep=proc is not None)
-
-    def start(self):
-        self.proc = start_worker(self.memory_mb, self.cpu_seconds, self.cwd)
-
-    def close(self):
-        if self.proc is not None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            self.proc.wait()
-            for f in (self.proc.stdin, self.proc.stdout):
-                f.close()
-            self.proc = None
-
-    def restart(self, keep=False):
-        if not keep:
-            self.close()
-            self.start()
-        for msg, timeout in self.setup:
-            try:
-                self.request(msg, timeout)
-            except (CallTimeout, WorkerDied):
-                self.close()
-                self.start()
-
-    def request(self, msg, timeout):
-        fd = self.proc.stdout.fileno()
-        deadline = time.monotonic() + timeout
-
-        def wait():
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                raise CallTimeout
-
-        try:
-            _proto.send_request(self.proc.stdin.fileno(), msg)
-            header = json.loads(_proto.read_frame(fd, wait))
-            if not isinstance(header, dict) or not isinstance(header.get("arrays", 0), int):
-                raise WorkerDied("malformed reply")
-            arrays = [
-                _proto.decode_array(_proto.read_frame(fd, wait)) for _ in range(header["arrays"])
-            ]
-        except CallTimeout:
-            self.close()
-            raise
-        except (_proto.ChannelClosed, BrokenPipeError, ValueError, OSError) as exc:
-            code = self.proc.poll() if self.proc else None
-            self.close()
-            if code is not None and code < 0:
-                why = {signal.SIGXCPU: "CPU time limit", signal.SIGKILL: "killed"}.get(
-                    -code, f"signal {-code}"
-                )
-                raise WorkerDied(f"the worker process died ({why})") from exc
-            raise WorkerDied(f"the worker process stopped answering ({exc or 'exited'})") from exc
-        return header, arrays
 
 
 def _err(got, want):
@@ -268,6 +193,121 @@ def run_metric(spec, worker, timeout, memory_mb):
     return report
 
 
+def _forward_cache(worker, spec, specs, inputs, timeout, memory_mb, sent):
+    """Run the student's forward to keep its cache (handle ``"fwd"``) for a backward's
+    check; returns the cache's index among the forward's outputs."""
+    cache_index = specs[spec.forward].outputs.index(None)
+    fargs = [inputs[a] for a in spec.forward_args]
+    sent += list(zip(spec.forward_args, fargs, strict=True))
+    adapter = specs[spec.forward].adapter
+    try:
+        args = [("a", a) for a in fargs]
+        header, _ = _call(worker, spec, spec.forward, args, timeout, "fwd", memory_mb, adapter)
+    except Fail as exc:
+        raise Fail(f"{spec.name} needs the cache of {spec.forward}, but {exc}") from None
+    if len(header.get("kinds", [])) <= cache_index:
+        raise Fail(
+            f"{spec.name} needs the cache of {spec.forward}, which returned "
+            f"{len(header.get('kinds', []))} values."
+        )
+    return cache_index
+
+
+def _call_args(spec, inputs, cache_index, sent):
+    """The checked function's arguments: arrays sent by value, the cache by handle."""
+    args = []
+    for a in spec.args:
+        if a == "cache":
+            args.append(("h", "fwd", cache_index))
+        else:
+            args.append(("a", inputs[a]))
+            sent.append((a, inputs[a]))
+    return args
+
+
+def _compare(spec, inputs, got, expected, report):
+    """Problems of the outputs against the reference (one summary sentence, or none);
+    records the largest error of those that passed in ``report``."""
+    variants, diagnoses = {}, []
+    for name in (n for n in spec.outputs if n is not None):
+        want = expected[name]
+        e = _err(got[name], want) if got[name].shape == want.shape else np.inf
+        if not (e <= spec.tol):
+            diagnoses.append(_diagnose(spec, inputs, name, got[name], want, variants))
+        else:
+            report["max_error"] = max(report["max_error"], e)
+    return [_summarise(spec, diagnoses)] if diagnoses else []
+
+
+def _changed_inputs(worker, sent, timeout):
+    """Names of the inputs the student's code modified in place."""
+    _, after = worker.request({"op": "snapshot"}, timeout)
+    changed = [n for (n, a), b in zip(sent, after, strict=False) if not _array_equal(a, b)]
+    if len(after) != len(sent):
+        changed = ["(could not verify)"]
+    return changed
+
+
+def _gradcheck_problems(worker, spec, specs, inputs, got, timeout, report, problems):
+    """The gradient check against the student's own forward, as sentences for ``problems``."""
+    gc = _gradcheck(worker, spec, inputs, got, timeout, specs[spec.forward].adapter)
+    if not isinstance(gc, dict):
+        return []
+    report["gradcheck_error"] = max([report.get("gradcheck_error", 0.0), *gc.values()])
+    bad = [g for g, e in gc.items() if e > spec.grad_tol]
+    if problems and not bad:
+        return [
+            f"Your gradients agree with central differences of your own "
+            f"{spec.forward}, so the forward itself (or its cache) is wrong: "
+            f"fix {spec.forward} first."
+        ]
+    if bad:
+        return [
+            "Numerical check against your own forward: "
+            + ", ".join(f"{g} error {gc[g]:.1e}" for g in bad)
+            + "."
+        ]
+    return []
+
+
+def _run_case(spec, specs, worker, timeout, memory_mb, ci, case, report):
+    """One case of ``spec``: raises :class:`Fail` with the message when it fails."""
+    rng = np.random.default_rng([spec.seed, ci])
+    inputs = spec.make_inputs(rng, **case)
+    expected = spec.reference(**{k: v.copy() for k, v in inputs.items()})
+    where = f" (case {_case_label(case)})"
+    worker.request({"op": "reset"}, timeout)
+    sent, cache_index = [], None
+    if spec.forward:
+        cache_index = _forward_cache(worker, spec, specs, inputs, timeout, memory_mb, sent)
+    args = _call_args(spec, inputs, cache_index, sent)
+    header, arrays = _call(worker, spec, spec.name, args, timeout, None, memory_mb, spec.adapter)
+    got = _unpack(spec.name, header, arrays, spec.outputs)
+    problems = _compare(spec, inputs, got, expected, report)
+    changed = _changed_inputs(worker, sent, timeout)
+    if spec.forward and ci < spec.gradcheck_cases:
+        problems += _gradcheck_problems(worker, spec, specs, inputs, got, timeout, report, problems)
+    if problems:
+        raise Fail(f"{spec.name}{where}: " + " ".join(problems))
+    if changed:
+        raise Fail(
+            f"{spec.name}{where} modified its input(s) {', '.join(changed)} in place "
+            f"(e.g. `x += ...` or `x[...] = ...`): compute into new arrays instead."
+        )
+
+
+def _passed_message(spec, report):
+    return (
+        f"{spec.name}: passed {report['cases']} cases, max relative error "
+        f"{report['max_error']:.1e} (tolerance {spec.tol:.0e}), inputs unchanged"
+        + (
+            f", gradient check {report['gradcheck_error']:.1e}"
+            if "gradcheck_error" in report
+            else ""
+        )
+    )
+
+
 def run_spec(spec, specs, worker, timeout, memory_mb):
     """Check one function on every case; returns the report dict."""
     if isinstance(spec, MetricSpec):
@@ -276,97 +316,10 @@ def run_spec(spec, specs, worker, timeout, memory_mb):
     report = {"name": spec.name, "passed": False, "cases": 0, "max_error": 0.0}
     try:
         for ci, case in enumerate(spec.cases):
-            rng = np.random.default_rng([spec.seed, ci])
-            inputs = spec.make_inputs(rng, **case)
-            expected = spec.reference(**{k: v.copy() for k, v in inputs.items()})
-            where = f" (case {_case_label(case)})"
-            worker.request({"op": "reset"}, timeout)
-            sent, args = [], []
-            if spec.forward:
-                cache_index = specs[spec.forward].outputs.index(None)
-                fargs = [inputs[a] for a in spec.forward_args]
-                sent += list(zip(spec.forward_args, fargs, strict=True))
-                try:
-                    header, _ = _call(
-                        worker,
-                        spec,
-                        spec.forward,
-                        [("a", a) for a in fargs],
-                        timeout,
-                        "fwd",
-                        memory_mb,
-                        specs[spec.forward].adapter,
-                    )
-                except Fail as exc:
-                    raise Fail(
-                        f"{spec.name} needs the cache of {spec.forward}, but {exc}"
-                    ) from None
-                if len(header.get("kinds", [])) <= cache_index:
-                    raise Fail(
-                        f"{spec.name} needs the cache of {spec.forward}, which returned "
-                        f"{len(header.get('kinds', []))} values."
-                    )
-            for a in spec.args:
-                if a == "cache":
-                    args.append(("h", "fwd", cache_index))
-                else:
-                    args.append(("a", inputs[a]))
-                    sent.append((a, inputs[a]))
-            header, arrays = _call(
-                worker, spec, spec.name, args, timeout, None, memory_mb, spec.adapter
-            )
-            got = _unpack(spec.name, header, arrays, spec.outputs)
-            variants, diagnoses, problems = {}, [], []
-            for name in (n for n in spec.outputs if n is not None):
-                want = expected[name]
-                e = _err(got[name], want) if got[name].shape == want.shape else np.inf
-                if not (e <= spec.tol):
-                    diagnoses.append(_diagnose(spec, inputs, name, got[name], want, variants))
-                else:
-                    report["max_error"] = max(report["max_error"], e)
-            if diagnoses:
-                problems.append(_summarise(spec, diagnoses))
-            _, after = worker.request({"op": "snapshot"}, timeout)
-            changed = [n for (n, a), b in zip(sent, after, strict=False) if not _array_equal(a, b)]
-            if len(after) != len(sent):
-                changed = ["(could not verify)"]
-            if spec.forward and ci < spec.gradcheck_cases:
-                gc = _gradcheck(worker, spec, inputs, got, timeout, specs[spec.forward].adapter)
-                if isinstance(gc, dict):
-                    report["gradcheck_error"] = max(
-                        [report.get("gradcheck_error", 0.0), *gc.values()]
-                    )
-                    bad = [g for g, e in gc.items() if e > spec.grad_tol]
-                    if problems and not bad:
-                        problems.append(
-                            f"Your gradients agree with central differences of your own "
-                            f"{spec.forward}, so the forward itself (or its cache) is wrong: "
-                            f"fix {spec.forward} first."
-                        )
-                    elif bad:
-                        problems.append(
-                            "Numerical check against your own forward: "
-                            + ", ".join(f"{g} error {gc[g]:.1e}" for g in bad)
-                            + "."
-                        )
-            if problems:
-                raise Fail(f"{spec.name}{where}: " + " ".join(problems))
-            if changed:
-                raise Fail(
-                    f"{spec.name}{where} modified its input(s) {', '.join(changed)} in place "
-                    f"(e.g. `x += ...` or `x[...] = ...`): compute into new arrays instead."
-                )
+            _run_case(spec, specs, worker, timeout, memory_mb, ci, case, report)
             report["cases"] += 1
         report["passed"] = True
-        report["message"] = (
-            f"{spec.name}: passed {report['cases']} cases, max relative error "
-            f"{report['max_error']:.1e} (tolerance {spec.tol:.0e}), inputs unchanged"
-            + (
-                f", gradient check {report['gradcheck_error']:.1e}"
-                if "gradcheck_error" in report
-                else ""
-            )
-        )
+        report["message"] = _passed_message(spec, report)
     except Fail as exc:
         report["message"] = str(exc)
     except (CallTimeout, WorkerDied) as exc:
@@ -394,65 +347,86 @@ def find_lesson(name=None, lesson=None):
     raise KeyError(f"no checks for {lesson or name!r}")
 
 
-def handle(req, payload, proc=None):
-    mod = find_lesson(req.get("name"), req.get("lesson"))
-    timeout, memory_mb = float(req.get("timeout", 10)), int(req.get("memory_mb", 1024))
-    if req["mode"] == "check":
-        worker = WorkerHandle(memory_mb, int(max(60, 6 * timeout)), mod.BLOCKED, proc=proc)
-        try:
-            load = ({"op": "load", "payload": payload}, 30)
-            header, _ = worker.request(*load)
-            if not header.get("ok"):
-                return {
-                    "name": req["name"],
-                    "passed": False,
-                    "message": f"could not load your function: {header.get('error')}",
-                }
-            worker.setup.append(load)
-            return run_spec(mod.SPECS[req["name"]], mod.SPECS, worker, timeout, memory_mb)
-        finally:
-            worker.close()
-    # mode "notebook": run the file's cells (test cells excluded), then every check
-    path = Path(req["path"])
-    skip = set(req.get("skip_ids", []))
-    demos = req.get("skip_sources", [])
-    result = {"functions": {}, "cell_errors": []}
-    try:
-        nb = json.loads(path.read_text(encoding="utf-8"))
-        cells = [c for c in nb["cells"] if c.get("cell_type") == "code"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        msg = f"the notebook could not be read: {type(exc).__name__}: {exc}"
-        result["functions"] = {
-            f: {"name": f, "passed": False, "message": msg} for f in req["functions"]
+def _handle_check(req, payload, mod, worker, timeout, memory_mb):
+    """Load the pickled function into the sandbox worker, then run its check."""
+    load = ({"op": "load", "payload": payload}, SANDBOX_SETUP_SECONDS)
+    header, _ = worker.request(*load)
+    if not header.get("ok"):
+        return {
+            "name": req["name"],
+            "passed": False,
+            "message": f"could not load your function: {header.get('error')}",
         }
-        return result
-    worker = WorkerHandle(
-        memory_mb, int(max(300, 30 * timeout)), mod.BLOCKED, cwd=str(path.parent), proc=proc
-    )
-    runs = []  # (index, source) of the cells to run: not the test cells
+    worker.setup.append(load)
+    return run_spec(mod.SPECS[req["name"]], mod.SPECS, worker, timeout, memory_mb)
+
+
+def _cells_to_run(cells, skip, demos):
+    """``(index, source)`` of the code cells to run: not the test cells, nor the unchanged
+    demo cells nothing reads."""
+    runs = []
     for i, cell in enumerate(cells):
         meta = (cell.get("metadata") or {}).get("nbgrader") or {}
         if meta.get("grade_id") in skip or (meta.get("grade") and not meta.get("solution")):
             continue
         src = cell.get("source", "")
         runs.append((i, "".join(src) if isinstance(src, list) else str(src)))
-    left_out = skipped([src for _, src in runs], demos)  # unchanged demo cells nothing reads
+    left_out = skipped([src for _, src in runs], demos)
+    return [run for k, run in enumerate(runs) if k not in left_out]
+
+
+def _exec_cells(worker, runs, timeout):
+    """Run the cells in the sandbox worker (each replayed after a restart); returns the
+    errors of those that failed. A failing cell does not stop the next."""
+    errors = []
+    for i, src in runs:
+        msg = ({"op": "exec", "source": src, "index": i}, timeout)
+        try:
+            header, _ = worker.request(*msg)
+            worker.setup.append(msg)
+            if not header.get("ok"):
+                errors.append(f"code cell {i}: {header.get('error')}")
+        except CallTimeout:
+            errors.append(f"code cell {i}: did not finish within {timeout:g} s")
+            worker.restart()
+        except WorkerDied as exc:
+            errors.append(f"code cell {i}: {exc}")
+            worker.restart()
+    return errors
+
+
+def _read_code_cells(req):
+    """The notebook's code cells, or the report of every function when it cannot be read."""
     try:
-        for k, (i, src) in enumerate(runs):
-            if k in left_out:
-                continue
-            msg = ({"op": "exec", "source": src, "index": i}, timeout)
-            try:
-                header, _ = worker.request(*msg)
-                worker.setup.append(msg)
-                if not header.get("ok"):
-                    result["cell_errors"].append(f"code cell {i}: {header.get('error')}")
-            except CallTimeout:
-                result["cell_errors"].append(f"code cell {i}: did not finish within {timeout:g} s")
-                worker.restart()
-            except WorkerDied as exc:
-                result["cell_errors"].append(f"code cell {i}: {exc}")
-                worker.restart()
+        nb = json.loads(Path(req["path"]).read_text(encoding="utf-8"))
+        return [c for c in nb["cells"] if c.get("cell_type") == "code"], None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        msg = f"the notebook could not be read: {type(exc).__name__}: {exc}"
+        functions = {f: {"name": f, "passed": False, "message": msg} for f in req["functions"]}
+        return None, {"functions": functions, "cell_errors": []}
+
+
+def handle(req, payload, proc=None):
+    """Serve one judge request; ``proc`` is a sandbox worker already started for it (see
+    ``_launch.judge_main``), or None. Mode ``check``: one pickled function. Mode
+    ``notebook``: run the file's cells (test cells excluded), then every check."""
+    mod = find_lesson(req.get("name"), req.get("lesson"))
+    timeout = float(req.get("timeout", 10))
+    memory_mb, cpu_seconds, cwd = sandbox_worker_budget(req)
+    if req["mode"] == "check":
+        worker = SandboxWorkerHandle(memory_mb, cpu_seconds, mod.BLOCKED, proc=proc)
+        try:
+            return _handle_check(req, payload, mod, worker, timeout, memory_mb)
+        finally:
+            worker.close()
+    cells, unreadable = _read_code_cells(req)
+    if unreadable is not None:
+        return unreadable
+    worker = SandboxWorkerHandle(memory_mb, cpu_seconds, mod.BLOCKED, cwd=cwd, proc=proc)
+    runs = _cells_to_run(cells, set(req.get("skip_ids", [])), req.get("skip_sources", []))
+    result = {"functions": {}, "cell_errors": []}
+    try:
+        result["cell_errors"] = _exec_cells(worker, runs, timeout)
         for name in req["functions"]:
             result["functions"][name] = run_spec(
                 mod.SPECS[name], mod.SPECS, worker, timeout, memory_mb

@@ -1,10 +1,11 @@
-"""The worker: the only process that runs student code while grading.
+"""The sandbox worker: the only process that runs student code for the judge.
 
-Started by the judge (``python -I``, resource limits, its own session). Requests arrive on
+Started by the judge (``python -I``, resource limits, its own session; see
+``_launch.start_sandbox_worker`` and the glossary in :mod:`autograder.grading`). Requests arrive on
 stdin as pickles from the judge; replies leave on a private copy of the original stdout as a
 JSON header plus ``np.save`` frames (see :mod:`autograder.checks._proto`). File descriptors 1
 and 2 point to ``/dev/null`` while student code runs, so prints cannot corrupt the channel.
-The worker keeps what cannot travel as an array (a forward's ``cache``) in ``results`` and
+The sandbox worker keeps what cannot travel as an array (a forward's ``cache``) in ``results`` and
 hands the judge only a handle. Nothing it says is trusted: the judge re-validates every byte.
 """
 
@@ -19,7 +20,7 @@ from autograder.checks import _proto
 
 
 class _Blocker(importlib.abc.MetaPathFinder):
-    """Refuses the lesson's graded reference modules (the answer key) inside the worker."""
+    """Refuses the lesson's graded reference modules (the answer key) in the sandbox worker."""
 
     def __init__(self, names):
         self.names = tuple(names)
@@ -49,7 +50,9 @@ def _describe(exc):
     return text
 
 
-class Worker:
+class SandboxWorker:
+    """Serves the judge's requests (``op_*``) on the student's namespace ``ns``."""
+
     def __init__(self, reply_fd):
         self.reply_fd = reply_fd
         self.ns = {"__name__": "__main__", "get_ipython": lambda: _IPythonStub()}
@@ -163,7 +166,7 @@ def main():
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
-    Worker(reply_fd).serve(0)
+    SandboxWorker(reply_fd).serve(0)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,205 @@
+"""The grading child: one submission, graded in named steps, under the pool process's limits.
+
+:func:`grade_in_child` copies the submission and the gradebook template into private
+folders, clears and sets the environment the kernel inherits, checks the notebooks
+statically, runs nbgrader's autograde (a kernel that could not start is retried once, then
+reported as the grader's fault), reads the scores and errors back, and lets the judge
+re-grade what nbgrader passed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.checks import DEFERRED_ENV
+from autograder.grading import outcome
+from autograder.grading.nbconfig import nbgrader_config
+from autograder.grading.records import CellResult, Result, Task, new_cells, new_result
+from autograder.grading.sources import engine
+from autograder.grading.static import Inspection, inspect
+
+# Threads and plotting of the kernel and the sandbox worker: one BLAS thread each (the pool
+# runs one grading child per core), and figures not drawn (the inline backend would render
+# every figure to PNG, 0.1-0.5 s each, for a feedback page that shows test results).
+_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@dataclass(frozen=True)
+class ChildDirs:
+    """The grading child's private folders, made and removed by its pool process:
+    ``work`` (its course copy and result file), ``runtime`` (the kernel's IPC sockets) and
+    ``scratch`` (its gradebook copy, in memory where possible)."""
+
+    work: Path
+    runtime: Path
+    scratch: Path
+
+    @property
+    def course(self) -> Path:
+        return self.work / "course"
+
+    @property
+    def gradebook(self) -> Path:
+        return self.scratch / "gb.sqlite"
+
+
+def copy_submission(task: Task, dirs: ChildDirs) -> Path:
+    """The child's copies of the submission and the template gradebook; returns the
+    submission's folder in the child's course."""
+    sub_dir = dirs.course / "submitted" / task.student / task.assignment
+    ignore = shutil.ignore_patterns(".ipynb_checkpoints")
+    shutil.copytree(task.submitted, sub_dir, ignore=ignore)
+    shutil.copyfile(task.template, dirs.gradebook)
+    return sub_dir
+
+
+def set_environment(task: Task, dirs: ChildDirs) -> None:
+    """The environment the kernel inherits: none of the class's settings (``RNN_*``,
+    ``NBGRADER_*``), its runtime folder, one BLAS thread, no figures drawn."""
+    for var in list(os.environ):
+        if var.startswith(("RNN_", "NBGRADER_")):
+            del os.environ[var]
+    os.environ["JUPYTER_RUNTIME_DIR"] = str(dirs.runtime)
+    if task.judged:
+        # verify_notebook below is the authority for these lessons: the kernel's hidden-test
+        # calls skip their own judge run (it would cost ~1 s per graded function).
+        os.environ[DEFERRED_ENV] = "1"
+    for var in _THREADS:
+        os.environ.setdefault(var, "1")
+    os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    os.environ["MPLBACKEND"] = "Agg"
+
+
+def drop_ungradable(sub_dir: Path, found: Inspection) -> None:
+    """Remove the notebooks the static checks refused: nbgrader must not choke on them."""
+    for p in sub_dir.glob("*.ipynb"):
+        if p.stem not in found.notebooks:
+            p.unlink()
+
+
+def run_nbgrader(task: Task, dirs: ChildDirs) -> tuple[bool, str]:
+    """nbgrader's autograde of the child's copy; ``(success, error and log text)``."""
+    from nbgrader.apps import NbGraderAPI
+
+    config = nbgrader_config(
+        dirs.course,
+        task.source,
+        f"sqlite:///{dirs.gradebook}",
+        limits=task.limits,
+        skip_sources=task.demo_sources,
+        runtime=dirs.runtime,
+    )
+    api = NbGraderAPI(config=config)
+    for _attempt in range(2):  # a kernel that could not start is the grader's fault: retry
+        out = api.autograde(task.assignment, task.student, force=True, create=True)
+        text = (out.get("error") or "") + (out.get("log") or "")
+        if out.get("success") or not outcome.is_infrastructure(text):
+            break
+    shutil.rmtree(dirs.runtime, ignore_errors=True)
+    return bool(out.get("success")), text
+
+
+def zero_all(cells: dict[str, CellResult], why: str, reasons: list[str]) -> None:
+    """nbgrader could not grade the submission: every cell scores 0, with ``why``."""
+    reasons.append(f"{why}: 0 points for this assignment")
+    for cell in cells.values():
+        cell.auto_score, cell.message = 0.0, cell.message or why
+
+
+def read_back(task: Task, dirs: ChildDirs, found: Inspection, cells: dict) -> list:
+    """Scores, comments and cell errors of a successful autograde; returns the comments."""
+    comments = outcome.read_scores(
+        dirs.gradebook, task.assignment, task.student, cells, found.notes
+    )
+    for name in found.notebooks:
+        path = autograded_dir(task, dirs) / f"{name}.ipynb"
+        if path.exists():
+            found.reasons.extend(outcome.read_cell_errors(path, name, cells, task.limits))
+    for cell in cells.values():
+        cell.passed = cell.auto_score >= cell.max_score > 0
+    return comments
+
+
+def autograded_dir(task: Task, dirs: ChildDirs) -> Path:
+    return dirs.course / "autograded" / task.student / task.assignment
+
+
+def apply_judge(task: Task, dirs: ChildDirs, found: Inspection, cells: dict) -> None:
+    """Re-grade the autograded notebooks out of the kernel; zero what only nbgrader passed."""
+    verify, _ = engine()
+    if verify is None or not task.judged:
+        return
+    for name in found.notebooks:
+        path = autograded_dir(task, dirs) / f"{name}.ipynb"
+        if not path.exists():
+            continue
+        try:
+            verdict = verify(
+                str(path),
+                lesson=task.assignment,
+                in_process=True,  # this child is the grader: no judge process to start
+                timeout=task.limits.judge_timeout,  # per check call and per cell
+                memory_mb=task.limits.memory_mb,
+            )
+        except Exception as e:  # noqa: BLE001
+            found.flags.append(f"{name}: the judge could not run ({type(e).__name__}: {e})")
+            continue
+        for gid, v in (verdict or {}).items():
+            if gid in cells:
+                _take_verdict(gid, cells[gid], v, found.reasons)
+
+
+def _take_verdict(gid: str, cell: CellResult, v: dict, reasons: list[str]) -> None:
+    cell.judge = {"passed": bool(v.get("passed")), "message": v.get("message")}
+    if cell.auto_score > 0 and not v.get("passed"):
+        # The kernel deferred its hidden tests to the judge, so this is the ordinary way a
+        # wrong function loses its points; tampering shows in the scan's flags.
+        cell.override = True
+        cell.message = f"judge: {v.get('message') or 'failed'}"
+        reasons.append(
+            f"{gid}: 0 points from the out-of-kernel judge: "
+            f"{str(v.get('message') or 'failed')[:200]}"
+        )
+
+
+def grade_in_child(task: Task, dirs: ChildDirs) -> Result:
+    """Grade ``task`` in this (forked, limited) process; returns its :class:`Result`."""
+    t0 = time.monotonic()
+    sub_dir = copy_submission(task, dirs)
+    set_environment(task, dirs)
+    found = inspect(task, sub_dir)
+    found.reasons[:0] = task.notes
+    drop_ungradable(sub_dir, found)
+    cells = new_cells(task)
+    for gid, note in found.notes.items():
+        cells[gid].message = note
+    status, comments, phases = "graded", [], {}
+    if found.notebooks:
+        t_nbgrader = time.monotonic()
+        success, text = run_nbgrader(task, dirs)
+        phases["nbgrader"] = time.monotonic() - t_nbgrader
+        outcome.raise_if_infrastructure(success, text)
+        if not success:
+            status = "error"
+            zero_all(cells, outcome.why_nbgrader_failed(text), found.reasons)
+        else:
+            comments = read_back(task, dirs, found, cells)
+            t_judge = time.monotonic()
+            apply_judge(task, dirs, found, cells)
+            phases["judge"] = time.monotonic() - t_judge
+    for cell in cells.values():
+        cell.settle()
+    return new_result(
+        task,
+        status,
+        cells,
+        comments=comments,
+        reasons=found.reasons,
+        flags=found.flags,
+        seconds=time.monotonic() - t0,
+        phases=phases,
+    )

@@ -1,0 +1,219 @@
+"""The main process of ``autograde``: list the submissions, hand them to the pool, store.
+
+It alone writes the class gradebook (one transaction per submission) and moves each
+autograded folder into ``autograded/``. An interrupted run loses only the submissions in
+flight; the next run grades them.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import multiprocessing as mp
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder import gradebook
+from autograder.grading import sources
+from autograder.grading.limits import Limits
+from autograder.grading.records import Result, Task
+from autograder.grading.supervise import grade_task, pool_init, quiet
+from autograder.settings import Settings
+
+
+@dataclass
+class RunReport:
+    graded: int = 0
+    skipped: int = 0
+    failed: int = 0
+    unknown: list = field(default_factory=list)
+    seconds: float = 0.0
+    per_notebook: list = field(default_factory=list)
+    not_graded: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A submission to grade, as found in ``submitted/`` (before the run's common part)."""
+
+    student: str
+    assignment: str
+    folder: Path
+    files_hash: str
+    timestamp: str | None
+    notes: list[str]
+
+
+def find_submissions(settings: Settings) -> list[tuple[str, str, Path]]:
+    out = []
+    if not settings.submitted.is_dir():
+        return out
+    for sdir in sorted(settings.submitted.iterdir()):
+        if sdir.is_dir() and not sdir.name.startswith("."):
+            for adir in sorted(sdir.iterdir()):
+                if adir.is_dir() and not adir.name.startswith("."):
+                    out.append((sdir.name, adir.name, adir))
+    return out
+
+
+def _pending(settings, structure, selected, force, report: RunReport) -> list[_Pending]:
+    """The submissions to grade: selected, of a known assignment, new or changed."""
+    stored = gradebook.done(settings.db_url)
+    out = []
+    for student, assignment, folder in find_submissions(settings):
+        if not selected(student, assignment):
+            continue
+        if assignment not in structure:
+            report.unknown.append(f"{student}/{assignment}: no such assignment in the gradebook")
+            continue
+        fh = sources.files_hash(folder)
+        if not force and stored.get((student, assignment)) == fh:
+            report.skipped += 1
+            continue
+        ts_file = folder / "timestamp.txt"
+        note_file = settings.course / "collect_notes" / student / f"{assignment}.json"
+        notes = json.loads(note_file.read_text()) if note_file.exists() else []
+        timestamp = ts_file.read_text().strip() if ts_file.exists() else None
+        out.append(_Pending(student, assignment, folder, fh, timestamp, notes))
+    return out
+
+
+def _tasks(settings, structure, pending, template: Path, run_dir: Path, limits) -> list[Task]:
+    """One :class:`Task` per pending submission, with what the run shares."""
+    assignments = {p.assignment for p in pending}
+    demos = {a: sources.demo_sources(settings.source / a) for a in assignments}
+    judged = {a: sources.judge_covers(a) for a in assignments}
+    tests = sources.released_tests(settings.db_url)
+    return [
+        Task(
+            student=p.student,
+            assignment=p.assignment,
+            submitted=str(p.folder),
+            files_hash=p.files_hash,
+            timestamp=p.timestamp,
+            notes=p.notes,
+            template=str(template),
+            structure=structure,
+            test_sources=tests,
+            demo_sources=demos[p.assignment],
+            source=str(settings.source),
+            workdir=str(run_dir),
+            limits=limits,
+            judged=judged[p.assignment],
+        )
+        for p in pending
+    ]
+
+
+def _install(settings: Settings, result: Result) -> None:
+    """Move the child's autograded folder into the class folder (replacing an old one)."""
+    work = Path(result.workdir)
+    src = work / "course" / "autograded" / result.student / result.assignment
+    dest = settings.autograded / result.student / result.assignment
+    old = dest.with_name(dest.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if dest.exists():
+        dest.rename(old)
+    if src.is_dir():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(src), str(dest))
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def _store(settings, gb, result: Result, structure, report: RunReport, log) -> None:
+    """Record one finished submission: stored and installed, or reported as not graded."""
+    name = f"{result.student}/{result.assignment}"
+    if result.status == "infra":  # not the student's fault: no grade
+        report.not_graded.append(name)
+        log(f"NOT GRADED {name}: {result.reasons[0]} (run again)")
+        return
+    _install(settings, result)
+    gradebook.store_result(gb, result.to_dict())
+    shutil.rmtree(result.workdir, ignore_errors=True)
+    report.graded += 1
+    report.per_notebook.append(result.seconds / max(1, len(structure[result.assignment])))
+    if result.status != "graded":
+        report.failed += 1
+
+
+def _grade_all(settings, tasks, workers, structure, report, progress, log) -> None:
+    """Run ``tasks`` on the pool and store each result as it comes; on Ctrl-C, stop the
+    pool processes (they kill their grading children) and re-raise."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(tasks), desc="autograde", unit="nb", disable=not progress, file=sys.stderr)
+    ex = cf.ProcessPoolExecutor(
+        max_workers=max(1, workers), mp_context=mp.get_context("spawn"), initializer=pool_init
+    )
+    futures = [ex.submit(grade_task, t) for t in tasks]
+    interrupted = False
+    try:
+        with gradebook.open_gradebook(settings.db_url) as gb:
+            for fut in cf.as_completed(futures):
+                try:
+                    result = fut.result()
+                except Exception as e:  # noqa: BLE001 (a broken pool process: report, go on)
+                    report.failed += 1
+                    log(f"worker failed: {type(e).__name__}: {e}")
+                else:
+                    _store(settings, gb, result, structure, report, log)
+                    if result.status != "infra":
+                        bar.set_postfix_str(f"{result.student}/{result.assignment}")
+                bar.update(1)
+    except KeyboardInterrupt:
+        interrupted = True
+        log("interrupted: results stored so far are kept; run again to grade the rest")
+    finally:
+        bar.close()
+        if interrupted:
+            for f in futures:
+                f.cancel()
+            for p in list(getattr(ex, "_processes", {}).values()):
+                p.terminate()
+        ex.shutdown(wait=True, cancel_futures=True)
+    if interrupted:
+        raise KeyboardInterrupt
+
+
+def autograde(
+    settings: Settings,
+    workers: int = 1,
+    students: list[str] | None = None,
+    assignments: list[str] | None = None,
+    force: bool = False,
+    limits: Limits | None = None,
+    progress: bool = True,
+    log=print,
+) -> RunReport:
+    """Grade the new and changed submissions of the class on ``workers`` pool processes."""
+    quiet()
+    t_start = time.monotonic()
+    report = RunReport()
+    structure = gradebook.structure(settings.db_url)
+
+    def selected(student, assignment):
+        return (not students or student in students) and (
+            not assignments or assignment in assignments
+        )
+
+    pending = _pending(settings, structure, selected, force, report)
+    for msg in report.unknown:
+        log(f"cannot place: {msg}")
+    if pending:
+        settings.course.mkdir(parents=True, exist_ok=True)
+        run_dir = Path(tempfile.mkdtemp(prefix=".autograde-", dir=settings.course))
+        try:
+            template = run_dir / "template.sqlite"
+            gradebook.make_template(settings.db_url, str(template))
+            tasks = _tasks(settings, structure, pending, template, run_dir, limits or Limits())
+            _grade_all(settings, tasks, workers, structure, report, progress, log)
+        finally:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    report.seconds = time.monotonic() - t_start
+    return report

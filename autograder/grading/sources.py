@@ -1,0 +1,66 @@
+"""What the trusted side knows about an assignment: its released test cells, its demo cells,
+whether the judge covers it, and the fingerprint of a submitted folder."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+HIDDEN_RE = re.compile(
+    r"^\s*### BEGIN HIDDEN TESTS.*?^\s*### END HIDDEN TESTS[^\n]*\n?", re.M | re.S
+)
+
+
+def strip_hidden(source: str) -> str:
+    return HIDDEN_RE.sub("", source)
+
+
+def files_hash(folder: Path) -> str:
+    """SHA-256 of a submitted folder's file names and contents (checkpoints left out)."""
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and ".ipynb_checkpoints" not in p.parts:
+            h.update(str(p.relative_to(folder)).encode() + b"\0")
+            h.update(p.read_bytes())
+            h.update(b"\0")
+    return h.hexdigest()
+
+
+def engine():
+    """The grading engine's ``(verify_notebook, scan)``, or ``(None, None)`` without it."""
+    try:
+        from autograder import checks
+    except ImportError:
+        return None, None
+    return getattr(checks, "verify_notebook", None), getattr(checks, "scan", None)
+
+
+def judge_covers(assignment: str) -> bool:
+    """Whether the engine's judge knows the assignment's checks (the course's lessons do)."""
+    try:
+        from autograder.checks import grade_cells
+
+        return any(fns for _, fns in grade_cells(assignment).values())
+    except Exception:  # noqa: BLE001 (no engine, or not one of its lessons)
+        return False
+
+
+def demo_sources(folder: Path) -> list[str]:
+    """The demo cells of an assignment's source notebooks (not run while grading)."""
+    from autograder.checks import demo_sources as of_notebook
+
+    return sorted({s for nb in sorted(folder.glob("*.ipynb")) for s in of_notebook(nb)})
+
+
+def released_tests(db_url: str) -> dict[str, str]:
+    """``{grade_id: source as released}`` of the autograded test cells."""
+    from nbgrader import api as nbapi
+
+    from autograder import gradebook
+
+    out = {}
+    with gradebook.open_gradebook(db_url) as gb:
+        for cell in gb.db.query(nbapi.SourceCell).filter(nbapi.SourceCell.locked.is_(True)):
+            out[cell.name] = strip_hidden(cell.source)
+    return out
