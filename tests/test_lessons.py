@@ -15,18 +15,10 @@ import sys
 
 import nbformat
 import pytest
-from lesson_tools import (
-    LESSONS,
-    REPO,
-    SOLUTIONS,
-    lesson_names,
-    md_to_notebook,
-    nbgrader,
-    normalise,
-    scores,
-)
+from lesson_tools import LESSONS, REPO, SOLUTIONS, nbgrader, scores
 
 from autograder.release import IGNORE, release
+from autograder.sources import lesson_names, md_to_notebook, normalise
 
 LESSON_NAMES = lesson_names()
 
@@ -126,7 +118,7 @@ def test_markdown_twin_in_sync(name):
     nb = _source(name)
     assert normalise(md_to_notebook(md)) == normalise(nb), (
         f"{name}.ipynb and {name}.md differ: edit the .md, then run "
-        f"`python tests/lesson_tools.py solutions/{name}`"
+        f"`python -m autograder release` (or `python -m autograder.sources solutions/{name}`)"
     )
     for cell in nb.cells:
         if cell.cell_type == "code":
