@@ -49,8 +49,3 @@ def seq_inputs_for(G):
 STEP_ARGS = ("x", "prev_h", "Wx", "Wh", "b")  # a step's inputs, cells with one state
 SEQ_ARGS = ("x", "h0", "Wx", "Wh", "b")  # a sequence's inputs, every cell
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # blocks of H columns fused in Wx, Wh, b
-
-
-def seq_args(inputs):
-    """The forward's inputs (:data:`SEQ_ARGS`) of a case's inputs (which hold ``dh`` too)."""
-    return {n: inputs[n] for n in SEQ_ARGS}

@@ -1,7 +1,8 @@
 """Hidden checks of lesson 01 (vanilla RNN): ``h_t = tanh(x_t Wx + h_{t-1} Wh + b)``.
 
 Each spec names the reference, the seeded input shapes (N = 1, T = 1 and D != H included),
-and the known mistakes as wrong variants computed here, in the judge.
+and the known mistakes as ``(message, knobs)`` tables of the wrong variants of
+:mod:`autograder.checks.variants.rnn` (computed in the judge).
 """
 
 import numpy as np
@@ -11,7 +12,6 @@ from autograder.checks._inputs import (
     SEQ_CASES,
     STEP_ARGS,
     STEP_CASES,
-    seq_args,
     seq_inputs_for,
     step_inputs_for,
 )
@@ -25,6 +25,7 @@ from autograder.checks._messages import (
 )
 from autograder.checks._references import backward_reference, forward_reference
 from autograder.checks.spec import Spec, gradients, mistakes, unpacked
+from autograder.checks.variants import rnn as wrong
 from rnnref import rnn
 
 BLOCKED = ("rnnref.rnn",)  # the answer key of this lesson; unavailable inside the worker
@@ -32,50 +33,6 @@ BLOCKED = ("rnnref.rnn",)  # the answer key of this lesson; unavailable inside t
 STEP_GRADS, SEQ_GRADS = gradients(STEP_ARGS), gradients(SEQ_ARGS)
 step_inputs = step_inputs_for(1)
 seq_inputs = seq_inputs_for(1)
-
-
-# ----- known mistakes -----------------------------------------------------------------------
-def _forward_variant(x, h0, Wx, Wh, b, reverse=False, use_h0_always=False, zero_h0=False):
-    N, T, _ = x.shape
-    h = np.zeros((N, T, Wh.shape[0]))
-    prev = np.zeros_like(h0) if zero_h0 else h0
-    for t in reversed(range(T)) if reverse else range(T):
-        h[:, t] = np.tanh(x[:, t] @ Wx + (h0 if use_h0_always else prev) @ Wh + b)
-        prev = h[:, t]
-    return {"h": h}
-
-
-def _bptt_variant(
-    x, h0, Wx, Wh, b, dh, recurrent=True, deriv="h", forward_time=False, accumulate=True, mean=False
-):
-    """BPTT with knobs; ``mean`` divides the parameter gradients by N."""
-    scale = 1 / x.shape[0] if mean else 1.0
-    h = rnn.rnn_forward(x, h0, Wx, Wh, b)[0]
-    N, T, _ = x.shape
-    prevs = np.concatenate([h0[:, None], h[:, :-1]], axis=1)
-    a = x @ Wx + prevs @ Wh + b
-    local = {"h": 1 - h**2, "a": 1 - a**2, "tanh_h": 1 - np.tanh(h) ** 2, "none": np.ones_like(h)}
-    dx, dWx, dWh, db = np.zeros_like(x), np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
-    dprev = np.zeros_like(h0)
-    for t in range(T) if forward_time else reversed(range(T)):
-        da = (dh[:, t] + (dprev if recurrent else 0)) * local[deriv][:, t]
-        dx[:, t] = da @ Wx.T
-        dprev = da @ Wh.T
-        step = (x[:, t].T @ da, prevs[:, t].T @ da, da.sum(0))
-        if accumulate:
-            dWx, dWh, db = dWx + step[0], dWh + step[1], db + step[2]
-        else:
-            dWx, dWh, db = step
-    return {"dx": dx, "dh0": dprev, "dWx": dWx * scale, "dWh": dWh * scale, "db": db * scale}
-
-
-def _step_bwd_variant(x, prev_h, Wx, Wh, b, dnext_h, **kw):
-    out = _bptt_variant(x[:, None], prev_h, Wx, Wh, b, dnext_h[:, None], **kw)
-    return {
-        "dx": out["dx"][:, 0],
-        "dprev_h": out["dh0"],
-        **{k: out[k] for k in ("dWx", "dWh", "db")},
-    }
 
 
 WRONG_DERIV = (
@@ -153,7 +110,7 @@ SPECS = {
         forward="rnn_step_forward",
         forward_args=STEP_ARGS,
         upstream="dnext_h",
-        mistakes=mistakes(unpacked(_step_bwd_variant), STEP_BACKWARD_MISTAKES),
+        mistakes=mistakes(unpacked(wrong.step_backward), STEP_BACKWARD_MISTAKES),
         errors=SHAPE_ERRORS,
     ),
     "rnn_forward": Spec(
@@ -163,9 +120,7 @@ SPECS = {
         make_inputs=seq_inputs,
         cases=SEQ_CASES,
         reference=forward_reference(rnn.rnn_forward, SEQ_ARGS, ("h", None)),
-        mistakes=mistakes(
-            lambda k, **how: _forward_variant(**seq_args(k), **how), SEQUENCE_FORWARD
-        ),
+        mistakes=mistakes(unpacked(wrong.forward), SEQUENCE_FORWARD),
         errors=SHAPE_ERRORS,
     ),
     "rnn_backward": Spec(
@@ -180,7 +135,7 @@ SPECS = {
         forward="rnn_forward",
         forward_args=SEQ_ARGS,
         upstream="dh",
-        mistakes=mistakes(unpacked(_bptt_variant), BACKWARD_MISTAKES),
+        mistakes=mistakes(unpacked(wrong.backward), BACKWARD_MISTAKES),
         errors=SHAPE_ERRORS,
     ),
 }

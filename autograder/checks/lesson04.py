@@ -4,16 +4,14 @@
     c_t = f * c_{t-1} + i * g;    h_t = o * tanh(c_t);    lstm_forward starts from c0 = 0
 
 Each spec names the reference (:mod:`rnnref.lstm`), the seeded input shapes (N = 1, T = 1 and
-D != H included) and the known mistakes as wrong variants computed here, in the judge.
+D != H included) and the known mistakes as ``(message, knobs)`` tables of the wrong variants
+of :mod:`autograder.checks.variants.lstm` (computed in the judge).
 
 The numerical check of ``lstm_step_backward`` differentiates both outputs of the student's
 forward, ``<next_h, dnext_h> + <next_c, dnext_c>``, with nonzero upstream gradients for both.
 """
 
-import numpy as np
-
-from autograder.checks._inputs import SEQ_ARGS, SEQ_CASES, seq_args
-from autograder.checks._math import sigmoid
+from autograder.checks._inputs import SEQ_ARGS, SEQ_CASES
 from autograder.checks._messages import (
     BPTT_REVERSED,
     GENERIC_ERRORS,
@@ -24,6 +22,7 @@ from autograder.checks._messages import (
 )
 from autograder.checks._references import backward_reference, forward_reference
 from autograder.checks.spec import Spec, gradients, mistakes, unpacked
+from autograder.checks.variants import lstm as wrong
 from rnnref import lstm
 
 BLOCKED = ("rnnref.lstm",)  # the answer key of this lesson; unavailable inside the worker
@@ -70,120 +69,6 @@ STEP_CASES = [
     dict(N=4, D=3, H=3),
     dict(N=1, D=3, H=2),
 ]
-
-
-# ----- known mistakes: one plain step with knobs ------------------------------------------
-def _step(x, h, c, Wx, Wh, b, order="ifog", cell="sum", read="tanh_c"):
-    """A forward step; ``order`` names the gate each fused block is (wrongly) taken to be."""
-    H = h.shape[1]
-    a = x @ Wx + h @ Wh + b
-    blocks = dict(zip(order, (a[:, k * H : (k + 1) * H] for k in range(4)), strict=True))
-    i, f, o = sigmoid(blocks["i"]), sigmoid(blocks["f"]), sigmoid(blocks["o"])
-    g = sigmoid(blocks["g"]) if cell == "sigmoid_g" else np.tanh(blocks["g"])
-    s = f * c + i * g
-    next_c = {"sum": s, "sigmoid_g": s, "squashed": sigmoid(s), "no_forget": i * g}[cell]
-    read_out = {"tanh_c": np.tanh(next_c), "c": next_c, "prev_c": np.tanh(c)}[read]
-    return o * read_out, next_c, (x, h, c, i, f, o, g, next_c)
-
-
-def _step_back(
-    dnext_h,
-    dnext_c,
-    st,
-    Wx,
-    Wh,
-    use_dnext_c=True,
-    h_to_c=True,
-    deriv="tanh_c",
-    prev_c_grad="dc_f",
-    da_order="ifog",
-    scale=1.0,
-):
-    x, h, c, i, f, o, g, next_c = st
-    tc = np.tanh(next_c)
-    local = {"tanh_c": 1 - tc**2, "c": 1 - next_c**2}[deriv]
-    dc = (dnext_c if use_dnext_c else 0) + (dnext_h * o * local if h_to_c else 0)
-    do = dnext_h * (tc if deriv == "tanh_c" else next_c)
-    grads = {
-        "i": dc * g * i * (1 - i),
-        "f": dc * c * f * (1 - f),
-        "o": do * o * (1 - o),
-        "g": dc * i * (1 - g**2),
-    }
-    da = np.concatenate([grads[k] for k in da_order], axis=1)
-    dprev_c = {"dc_f": dc * f, "dc": dc, "dnext_c_f": dnext_c * f}[prev_c_grad]
-    return {
-        "dx": da @ Wx.T,
-        "dprev_h": da @ Wh.T,
-        "dprev_c": dprev_c,
-        "dWx": scale * (x.T @ da),
-        "dWh": scale * (h.T @ da),
-        "db": scale * da.sum(axis=0),
-    }
-
-
-def _step_fwd_variant(x, prev_h, prev_c, Wx, Wh, b, dnext_h=None, dnext_c=None, **kw):
-    next_h, next_c, _ = _step(x, prev_h, prev_c, Wx, Wh, b, **kw)
-    return {"next_h": next_h, "next_c": next_c}
-
-
-def _step_bwd_variant(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c, mean=False, **kw):
-    _, _, st = _step(x, prev_h, prev_c, Wx, Wh, b)
-    return _step_back(dnext_h, dnext_c, st, Wx, Wh, scale=1 / x.shape[0] if mean else 1.0, **kw)
-
-
-def _forward_variant(x, h0, Wx, Wh, b, reverse=False, zero_h0=False, c0_is_h0=False, **kw):
-    N, T, _ = x.shape
-    H = h0.shape[1]
-    out = np.zeros((N, T, H))
-    h = np.zeros_like(h0) if zero_h0 else h0
-    c = h0 if c0_is_h0 else np.zeros_like(h0)
-    for t in reversed(range(T)) if reverse else range(T):
-        h, c, _ = _step(x[:, t], h, c, Wx, Wh, b, **kw)
-        out[:, t] = h
-    return {"h": out}
-
-
-def _bptt_variant(
-    x,
-    h0,
-    Wx,
-    Wh,
-    b,
-    dh,
-    carry_h=True,
-    carry_c=True,
-    forward_time=False,
-    accumulate=True,
-    mean=False,
-    **kw,
-):
-    """BPTT with knobs (``kw`` those of :func:`_step_back`); ``mean`` divides by N."""
-    N, T, _ = x.shape
-    scale = 1 / N if mean else 1.0
-    h, c, states = h0, np.zeros_like(h0), []
-    for t in range(T):
-        h, c, st = _step(x[:, t], h, c, Wx, Wh, b)
-        states.append(st)
-    dx = np.zeros_like(x)
-    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
-    dprev_h, dprev_c = np.zeros_like(h0), np.zeros_like(h0)
-    for t in range(T) if forward_time else reversed(range(T)):
-        g = _step_back(
-            dh[:, t] + (dprev_h if carry_h else 0),
-            dprev_c if carry_c else np.zeros_like(h0),
-            states[t],
-            Wx,
-            Wh,
-            scale=scale,
-            **kw,
-        )
-        dx[:, t], dprev_h, dprev_c = g["dx"], g["dprev_h"], g["dprev_c"]
-        if accumulate:
-            dWx, dWh, db = dWx + g["dWx"], dWh + g["dWh"], db + g["db"]
-        else:
-            dWx, dWh, db = g["dWx"], g["dWh"], g["db"]
-    return {"dx": dx, "dh0": dprev_h, "dWx": dWx, "dWh": dWh, "db": db}
 
 
 # ----- messages -----------------------------------------------------------------------------
@@ -305,10 +190,6 @@ BACKWARD_MISTAKES = [
 ]
 
 
-def _seq_forward_variant(k, **kw):
-    return _forward_variant(**seq_args(k), **kw)
-
-
 SPECS = {
     "lstm_step_forward": Spec(
         name="lstm_step_forward",
@@ -317,7 +198,7 @@ SPECS = {
         make_inputs=step_inputs,
         cases=STEP_CASES,
         reference=forward_reference(lstm.lstm_step_forward, STEP_ARGS, ("next_h", "next_c", None)),
-        mistakes=mistakes(unpacked(_step_fwd_variant), STEP_FORWARD_MISTAKES),
+        mistakes=mistakes(unpacked(wrong.step_forward), STEP_FORWARD_MISTAKES),
         errors=SHAPE_ERRORS,
     ),
     "lstm_step_backward": Spec(
@@ -337,7 +218,7 @@ SPECS = {
         forward_args=STEP_ARGS,
         forward_out=(0, 1),
         upstream=("dnext_h", "dnext_c"),
-        mistakes=mistakes(unpacked(_step_bwd_variant), STEP_BACKWARD_MISTAKES),
+        mistakes=mistakes(unpacked(wrong.step_backward), STEP_BACKWARD_MISTAKES),
         errors=SHAPE_ERRORS,
     ),
     "lstm_forward": Spec(
@@ -347,7 +228,7 @@ SPECS = {
         make_inputs=seq_inputs,
         cases=SEQ_CASES,
         reference=forward_reference(lstm.lstm_forward, SEQ_ARGS, ("h", None)),
-        mistakes=mistakes(_seq_forward_variant, FORWARD_MISTAKES),
+        mistakes=mistakes(unpacked(wrong.forward), FORWARD_MISTAKES),
         errors=SHAPE_ERRORS,
     ),
     "lstm_backward": Spec(
@@ -362,7 +243,7 @@ SPECS = {
         forward="lstm_forward",
         forward_args=SEQ_ARGS,
         upstream="dh",
-        mistakes=mistakes(unpacked(_bptt_variant), BACKWARD_MISTAKES),
+        mistakes=mistakes(unpacked(wrong.backward), BACKWARD_MISTAKES),
         errors=SHAPE_ERRORS,
     ),
 }

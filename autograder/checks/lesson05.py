@@ -6,23 +6,20 @@
     h_t = (1 - z) * h_{t-1} + z * n
 
 Each spec names the reference (:mod:`rnnref.gru`, ``variant="documents"``), the seeded input
-shapes (N = 1, T = 1 and D != H included) and the known mistakes as wrong variants computed
-here, in the judge; the PyTorch/cuDNN conventions (z swapped, reset after the product, r, z, n
-layout) are among them.
+shapes (N = 1, T = 1 and D != H included) and the known mistakes as ``(message, knobs)``
+tables of the wrong variants of :mod:`autograder.checks.variants.gru` (computed in the
+judge); the PyTorch/cuDNN conventions (z swapped, reset after the product, r, z, n layout)
+are among them.
 """
-
-import numpy as np
 
 from autograder.checks._inputs import (
     SEQ_ARGS,
     SEQ_CASES,
     STEP_ARGS,
     STEP_CASES,
-    seq_args,
     seq_inputs_for,
     step_inputs_for,
 )
-from autograder.checks._math import sigmoid
 from autograder.checks._messages import (
     BPTT_REVERSED,
     GENERIC_ERRORS,
@@ -33,6 +30,7 @@ from autograder.checks._messages import (
 )
 from autograder.checks._references import backward_reference, forward_reference
 from autograder.checks.spec import Spec, gradients, mistakes, unpacked
+from autograder.checks.variants import gru as wrong
 from rnnref import gru
 
 BLOCKED = ("rnnref.gru",)  # the answer key of this lesson; unavailable inside the worker
@@ -40,99 +38,6 @@ BLOCKED = ("rnnref.gru",)  # the answer key of this lesson; unavailable inside t
 STEP_GRADS, SEQ_GRADS = gradients(STEP_ARGS), gradients(SEQ_ARGS)
 step_inputs = step_inputs_for(3)
 seq_inputs = seq_inputs_for(3)
-
-
-# ----- known mistakes: one plain step with knobs ------------------------------------------
-def _step(x, h, Wx, Wh, b, order="zrn", swap_z=False, reset="before"):
-    """A forward step; ``order`` names the gate each fused block is (wrongly) taken to be."""
-    H = h.shape[1]
-    cols = {k: slice(j * H, (j + 1) * H) for j, k in enumerate(order)}
-    ax = x @ Wx + b
-    z = sigmoid(ax[:, cols["z"]] + h @ Wh[:, cols["z"]])
-    r = sigmoid(ax[:, cols["r"]] + h @ Wh[:, cols["r"]])
-    Whn = Wh[:, cols["n"]]
-    rec = {"before": (r * h) @ Whn, "after": r * (h @ Whn), "none": h @ Whn}[reset]
-    n = np.tanh(ax[:, cols["n"]] + rec)
-    next_h = (1 - z) * n + z * h if swap_z else (1 - z) * h + z * n
-    return next_h, (x, h, z, r, n)
-
-
-def _step_back(
-    dnext_h,
-    st,
-    Wx,
-    Wh,
-    scale=1.0,
-    direct=True,
-    through_reset=True,
-    through_gates=True,
-    dWhn_input="rh",
-    dz_sign=1.0,
-):
-    x, h, z, r, n = st
-    H = h.shape[1]
-    Wh_zr, Wh_n = Wh[:, : 2 * H], Wh[:, 2 * H :]
-    dz = dz_sign * dnext_h * (n - h)
-    dan = dnext_h * z * (1 - n**2)
-    dhn = dan @ Wh_n.T  # gradient of r * h
-    dazr = np.concatenate([dz * z * (1 - z), dhn * h * r * (1 - r)], axis=1)
-    dprev_h = (
-        (dnext_h * (1 - z) if direct else 0)
-        + (dhn * r if through_reset else 0)
-        + (dazr @ Wh_zr.T if through_gates else 0)
-    )
-    da = np.concatenate([dazr, dan], axis=1)
-    hn = r * h if dWhn_input == "rh" else h
-    dWh = np.concatenate([h.T @ dazr, hn.T @ dan], axis=1)
-    return {
-        "dx": da @ Wx.T,
-        "dprev_h": dprev_h,
-        "dWx": scale * (x.T @ da),
-        "dWh": scale * dWh,
-        "db": scale * da.sum(axis=0),
-    }
-
-
-def _step_fwd_variant(x, prev_h, Wx, Wh, b, dnext_h=None, **kw):
-    return {"next_h": _step(x, prev_h, Wx, Wh, b, **kw)[0]}
-
-
-def _step_bwd_variant(x, prev_h, Wx, Wh, b, dnext_h, mean=False, **kw):
-    _, st = _step(x, prev_h, Wx, Wh, b)
-    return _step_back(dnext_h, st, Wx, Wh, scale=1 / x.shape[0] if mean else 1.0, **kw)
-
-
-def _forward_variant(x, h0, Wx, Wh, b, reverse=False, zero_h0=False, use_h0_always=False, **kw):
-    N, T, _ = x.shape
-    out = np.zeros((N, T, h0.shape[1]))
-    h = np.zeros_like(h0) if zero_h0 else h0
-    for t in reversed(range(T)) if reverse else range(T):
-        h = _step(x[:, t], h0 if use_h0_always else h, Wx, Wh, b, **kw)[0]
-        out[:, t] = h
-    return {"h": out}
-
-
-def _bptt_variant(
-    x, h0, Wx, Wh, b, dh, carry=True, forward_time=False, accumulate=True, mean=False, **kw
-):
-    """BPTT with knobs (``kw`` those of :func:`_step_back`); ``mean`` divides by N."""
-    N, T, _ = x.shape
-    scale = 1 / N if mean else 1.0
-    h, states = h0, []
-    for t in range(T):
-        h, st = _step(x[:, t], h, Wx, Wh, b)
-        states.append(st)
-    dx = np.zeros_like(x)
-    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
-    dprev = np.zeros_like(h0)
-    for t in range(T) if forward_time else reversed(range(T)):
-        g = _step_back(dh[:, t] + (dprev if carry else 0), states[t], Wx, Wh, scale=scale, **kw)
-        dx[:, t], dprev = g["dx"], g["dprev_h"]
-        if accumulate:
-            dWx, dWh, db = dWx + g["dWx"], dWh + g["dWh"], db + g["db"]
-        else:
-            dWx, dWh, db = g["dWx"], g["dWh"], g["db"]
-    return {"dx": dx, "dh0": dprev, "dWx": dWx, "dWh": dWh, "db": db}
 
 
 # ----- messages -----------------------------------------------------------------------------
@@ -237,10 +142,6 @@ BACKWARD_MISTAKES = [
 ]
 
 
-def _seq_forward_variant(k, **kw):
-    return _forward_variant(**seq_args(k), **kw)
-
-
 SPECS = {
     "gru_step_forward": Spec(
         name="gru_step_forward",
@@ -249,7 +150,7 @@ SPECS = {
         make_inputs=step_inputs,
         cases=STEP_CASES,
         reference=forward_reference(gru.gru_step_forward, STEP_ARGS, ("next_h", None)),
-        mistakes=mistakes(unpacked(_step_fwd_variant), FORWARD_MISTAKES),
+        mistakes=mistakes(unpacked(wrong.step_forward), FORWARD_MISTAKES),
         errors=SHAPE_ERRORS,
     ),
     "gru_step_backward": Spec(
@@ -264,7 +165,7 @@ SPECS = {
         forward="gru_step_forward",
         forward_args=STEP_ARGS,
         upstream="dnext_h",
-        mistakes=mistakes(unpacked(_step_bwd_variant), STEP_BACKWARD_MISTAKES),
+        mistakes=mistakes(unpacked(wrong.step_backward), STEP_BACKWARD_MISTAKES),
         errors=SHAPE_ERRORS,
     ),
     "gru_forward": Spec(
@@ -274,7 +175,7 @@ SPECS = {
         make_inputs=seq_inputs,
         cases=SEQ_CASES,
         reference=forward_reference(gru.gru_forward, SEQ_ARGS, ("h", None)),
-        mistakes=mistakes(_seq_forward_variant, FORWARD_MISTAKES + SEQUENCE_FORWARD),
+        mistakes=mistakes(unpacked(wrong.forward), FORWARD_MISTAKES + SEQUENCE_FORWARD),
         errors=SHAPE_ERRORS,
     ),
     "gru_backward": Spec(
@@ -289,7 +190,7 @@ SPECS = {
         forward="gru_forward",
         forward_args=SEQ_ARGS,
         upstream="dh",
-        mistakes=mistakes(unpacked(_bptt_variant), BACKWARD_MISTAKES),
+        mistakes=mistakes(unpacked(wrong.backward), BACKWARD_MISTAKES),
         errors=SHAPE_ERRORS,
     ),
 }
