@@ -12,6 +12,7 @@ The truncation length ``k`` travels as a NumPy integer scalar; the adapter
 import numpy as np
 
 from autograder.checks import lesson01
+from autograder.checks._messages import MEAN
 from autograder.checks.adapters import gradflow as adapters
 from autograder.checks.spec import Spec
 from rnnref import gradflow, rnn
@@ -243,7 +244,7 @@ SPECS = {
                 "step 0 lands in dh0.",
                 lambda **kw: _truncated_variant(**kw, dh0_mode="none"),
             ),
-            (lesson01.MEAN, lambda **kw: _scaled(kw)),
+            (MEAN, lambda **kw: _scaled(kw)),
             (lesson01.WRONG_DERIV, lambda **kw: _wrong_deriv(kw)),
         ],
         errors=ERRORS,

@@ -14,6 +14,8 @@ given to the student by the notebook; only ``rnnref.stacked`` (and its sibling
 
 import numpy as np
 
+from autograder.checks._inputs import GATES
+from autograder.checks._messages import CELL_NAME, NOT_DEFINED
 from autograder.checks.adapters import layers
 from autograder.checks.adapters.layers import CELLS, MAX_LAYERS
 from autograder.checks.spec import Spec
@@ -26,7 +28,6 @@ PARAM_NAMES = tuple(
     f"{p} of layer {layer}" for layer in range(MAX_LAYERS) for p in ("Wx", "Wh", "b")
 )
 GRAD_NAMES = tuple("d" + n for n in PARAM_NAMES)
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
 def make_inputs(rng, N, T, D, H, L, cell):
@@ -166,12 +167,8 @@ ERRORS = [
         "(layer l starts from h0[l]), the cache is yours to define, and stacked_backward "
         "returns (dx, dh0, grads).",
     ),
-    (
-        "KeyError",
-        "cell is one of 'rnn', 'lstm', 'gru': look the layer functions up in CELLS[cell] "
-        "and keep cell in the cache for the backward pass.",
-    ),
-    ("not defined", "a name is not defined: does your function use a variable of another cell?"),
+    ("KeyError", CELL_NAME),
+    ("not defined", NOT_DEFINED),
 ]
 
 _WRT = {"dx": "x", "dh0": "h0", **dict(zip(GRAD_NAMES, PARAM_NAMES, strict=True))}

@@ -10,6 +10,8 @@ error).
 
 import numpy as np
 
+from autograder.checks._inputs import GATES
+from autograder.checks._messages import CELL_NAME, NOT_DEFINED
 from autograder.checks.adapters import layers
 from autograder.checks.adapters.layers import CELLS
 from autograder.checks.spec import Spec
@@ -20,7 +22,6 @@ BLOCKED = ("rnnref.bidirectional", "rnnref.stacked")
 
 PARAMS = ("Wx_f", "Wh_f", "b_f", "Wx_b", "Wh_b", "b_b")
 GRADS = tuple("d" + p for p in PARAMS)
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
 def make_inputs(rng, N, T, D, H, cell):
@@ -161,12 +162,8 @@ ERRORS = [
         "params_f and params_b are (Wx, Wh, b) tuples; bidirectional_backward returns "
         "(dx, dh0_f, dh0_b, grads_f, grads_b) with grads_* (dWx, dWh, db) tuples.",
     ),
-    (
-        "KeyError",
-        "cell is one of 'rnn', 'lstm', 'gru': look the layer functions up in CELLS[cell] "
-        "and keep cell in the cache for the backward pass.",
-    ),
-    ("not defined", "a name is not defined: does your function use a variable of another cell?"),
+    ("KeyError", CELL_NAME),
+    ("not defined", NOT_DEFINED),
 ]
 
 _FWD_ARGS = ("x", "h0_f", "h0_b", "cell", *PARAMS)

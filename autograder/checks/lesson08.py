@@ -22,6 +22,7 @@ student's trained parameters and the judge scores them with the reference.
 
 import numpy as np
 
+from autograder.checks._messages import NOT_DEFINED
 from autograder.checks.adapters import capstone
 from autograder.checks.adapters.capstone import BAD_CHAR, GRAD_NAMES, NO_CHAR, PARAM_KEYS
 from autograder.checks.spec import MetricSpec, Spec
@@ -292,7 +293,7 @@ ERRORS = [
         "ids index rows of an embedding (E_char[x], E_country[countries], H0_0[countries]); "
         "x is (N, T) and countries is (N,).",
     ),
-    ("not defined", "a name is not defined: does your function use a variable of another cell?"),
+    ("not defined", NOT_DEFINED),
 ]
 SAMPLE_ERRORS = [
     (
