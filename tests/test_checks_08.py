@@ -238,6 +238,7 @@ def test_quality_bar_is_computed_by_the_judge():
         _check_params(bad)
 
 
+@pytest.mark.slow
 def test_quality_bar_passes_for_a_trained_model(capsys):
     """The shipped model's parameters (one layer, the lesson's keys) clear the bar."""
     from rnnref.names import PRETRAINED_PATH

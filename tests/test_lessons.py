@@ -61,6 +61,8 @@ def _points(nb):
     )
 
 
+@pytest.mark.slow
+@pytest.mark.nbgrader
 @pytest.mark.parametrize("name", LESSON_NAMES)
 def test_release_is_generated_from_source(name, course):
     committed = sorted(p.name for p in (LESSONS / name).iterdir())
@@ -125,6 +127,8 @@ def test_markdown_twin_in_sync(name):
             assert not cell.outputs and cell.execution_count is None, "strip the outputs"
 
 
+@pytest.mark.slow
+@pytest.mark.nbgrader
 @pytest.mark.parametrize("name", LESSON_NAMES)
 def test_source_scores_full_marks(name, course):
     assert ("solution", name) in course["scores"], course["proc"].stderr[-3000:]
@@ -133,6 +137,8 @@ def test_source_scores_full_marks(name, course):
     assert score == max_score, course["proc"].stderr[-3000:]
 
 
+@pytest.mark.slow
+@pytest.mark.nbgrader
 @pytest.mark.parametrize("name", LESSON_NAMES)
 def test_unmodified_release_scores_zero(name, course):
     assert course["proc"].returncode == 0, course["proc"].stderr[-3000:]
@@ -140,6 +146,7 @@ def test_unmodified_release_scores_zero(name, course):
     assert score == 0 and max_score > 0
 
 
+@pytest.mark.slow
 def test_source_notebooks_run_under_nbval():
     """nbval (lax: every cell must run; outputs are not compared) over all source notebooks."""
     paths = [str(SOLUTIONS / n / f"{n}.ipynb") for n in LESSON_NAMES]
