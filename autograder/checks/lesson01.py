@@ -5,8 +5,6 @@ and the known mistakes as ``(message, knobs)`` tables of the wrong variants of
 :mod:`autograder.checks.variants.rnn` (computed in the judge).
 """
 
-import numpy as np
-
 from autograder.checks._inputs import (
     SEQ_ARGS,
     SEQ_CASES,
@@ -56,22 +54,10 @@ SHAPE_ERRORS = [
 ]
 
 STEP_FORWARD_MISTAKES = [
-    (
-        "the tanh is missing: next_h = tanh(x @ Wx + prev_h @ Wh + b).",
-        lambda x, prev_h, Wx, Wh, b, **_: {"next_h": x @ Wx + prev_h @ Wh + b},
-    ),
-    (
-        "the recurrent term prev_h @ Wh is missing.",
-        lambda x, prev_h, Wx, Wh, b, **_: {"next_h": np.tanh(x @ Wx + b)},
-    ),
-    (
-        "the bias b is missing.",
-        lambda x, prev_h, Wx, Wh, b, **_: {"next_h": np.tanh(x @ Wx + prev_h @ Wh)},
-    ),
-    (
-        "sigmoid instead of tanh.",
-        lambda x, prev_h, Wx, Wh, b, **_: {"next_h": 1 / (1 + np.exp(-(x @ Wx + prev_h @ Wh + b)))},
-    ),
+    ("the tanh is missing: next_h = tanh(x @ Wx + prev_h @ Wh + b).", dict(activation="none")),
+    ("the recurrent term prev_h @ Wh is missing.", dict(recurrent=False)),
+    ("the bias b is missing.", dict(bias=False)),
+    ("sigmoid instead of tanh.", dict(activation="sigmoid")),
 ]
 STEP_BACKWARD_MISTAKES = [
     (MEAN, dict(mean=True)),
@@ -95,7 +81,7 @@ SPECS = {
         make_inputs=step_inputs,
         cases=STEP_CASES,
         reference=forward_reference(rnn.rnn_step_forward, STEP_ARGS, ("next_h", None)),
-        mistakes=STEP_FORWARD_MISTAKES,
+        mistakes=mistakes(unpacked(wrong.step_forward), STEP_FORWARD_MISTAKES),
         errors=SHAPE_ERRORS,
     ),
     "rnn_step_backward": Spec(
