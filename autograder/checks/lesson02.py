@@ -14,7 +14,7 @@ import numpy as np
 from autograder.checks import lesson01
 from autograder.checks._messages import MEAN
 from autograder.checks.adapters import gradflow as adapters
-from autograder.checks.spec import Spec
+from autograder.checks.spec import Spec, mistakes, unpacked
 from rnnref import gradflow, rnn
 
 BLOCKED = ("rnnref.gradflow",)  # the answer key of this lesson; unavailable inside the worker
@@ -161,32 +161,37 @@ SPECS = {
         forward="rnn_forward",
         forward_args=("x", "h0", "Wx", "Wh", "b"),
         gradcheck_cases=0,  # not a gradient of the forward's inputs
-        mistakes=[
-            (
-                "multiplied by Wh instead of Wh.T: with row vectors one step back is "
-                "dh_{t-1} = (dh_t * (1 - h_t**2)) @ Wh.T.",
-                lambda **k: _norms_variant(**k, transpose=True),
-            ),
-            (
-                "the tanh slope of the wrong step: going from h_t back to h_{t-1} multiplies by "
-                "1 - h_t**2 (the step that PRODUCED h_t), not 1 - h_{t-1}**2.",
-                lambda **k: _norms_variant(**k, slope="t-1"),
-            ),
-            (
-                "the tanh derivative is missing: each step back multiplies by diag(1 - h_t**2) "
-                "before Wh.T.",
-                lambda **k: _norms_variant(**k, slope="none"),
-            ),
-            (
-                "one norm of the whole (N, H) matrix: take the L2 norm of each example's row "
-                "(np.linalg.norm(g, axis=1)) and then the mean over the batch.",
-                lambda **k: _norms_variant(**k, norm="frobenius"),
-            ),
-            (
-                "squared norms: take the square root (np.linalg.norm(g, axis=1)), then the "
-                "batch mean.",
-                lambda **k: _norms_variant(**k, norm="squared"),
-            ),
+        mistakes=mistakes(
+            unpacked(_norms_variant),
+            [
+                (
+                    "multiplied by Wh instead of Wh.T: with row vectors one step back is "
+                    "dh_{t-1} = (dh_t * (1 - h_t**2)) @ Wh.T.",
+                    dict(transpose=True),
+                ),
+                (
+                    "the tanh slope of the wrong step: going from h_t back to h_{t-1} "
+                    "multiplies by 1 - h_t**2 (the step that PRODUCED h_t), not 1 - h_{t-1}**2.",
+                    dict(slope="t-1"),
+                ),
+                (
+                    "the tanh derivative is missing: each step back multiplies by diag(1 - h_t**2) "
+                    "before Wh.T.",
+                    dict(slope="none"),
+                ),
+                (
+                    "one norm of the whole (N, H) matrix: take the L2 norm of each example's row "
+                    "(np.linalg.norm(g, axis=1)) and then the mean over the batch.",
+                    dict(norm="frobenius"),
+                ),
+                (
+                    "squared norms: take the square root (np.linalg.norm(g, axis=1)), then the "
+                    "batch mean.",
+                    dict(norm="squared"),
+                ),
+            ],
+        )
+        + [
             (
                 "the array is in the wrong order: entry t is the norm of dLoss/dh_t, so "
                 "norms[T-1] is the norm of dh_last and norms[0] the one furthest back.",
@@ -207,7 +212,6 @@ SPECS = {
         forward="rnn_forward",
         forward_args=("x", "h0", "Wx", "Wh", "b"),
         upstream="dh",
-        wrt={"dx": "x", "dh0": "h0", "dWx": "Wx", "dWh": "Wh", "db": "b"},
         gradcheck_cases=2,
         mistakes=[
             (

@@ -13,7 +13,7 @@ The keys are the same for every case (``Wx``, ``Wh``, ``b``), so outputs are nam
 import numpy as np
 
 from autograder.checks.adapters.clipping import KEYS, global_adapter, range_adapter, value_adapter
-from autograder.checks.spec import Spec
+from autograder.checks.spec import Spec, mistakes
 from rnnref import clipping
 
 BLOCKED = ("rnnref.clipping",)  # the answer key of this lesson; unavailable inside the worker
@@ -184,33 +184,36 @@ SPECS = {
         make_inputs=global_inputs,
         cases=GLOBAL_CASES,
         reference=ref_global,
-        mistakes=[
-            (
-                "each array was clipped by its OWN norm: the global rule treats all arrays as "
-                "one vector, computes one norm sqrt(sum of all squares) and scales every "
-                "array by the same factor max_norm / total_norm.",
-                lambda **kw: _global_variant(kw, per_array=True),
-            ),
-            (
-                "the gradients were rescaled although their norm is below max_norm: scale only "
-                "when total_norm > max_norm (norm clipping caps, it never scales up).",
-                lambda **kw: _global_variant(kw, always=True),
-            ),
-            (
-                "total_norm is the norm AFTER clipping: return the global norm of the input "
-                "gradients (what you log to see how often clipping acts).",
-                lambda **kw: _global_variant(kw, after=True),
-            ),
-            (
-                "total_norm is squared: take the square root of the sum of squares.",
-                lambda **kw: _global_variant(kw, squared=True),
-            ),
-            (
-                "total_norm is the sum of the arrays' norms: the global norm is "
-                "sqrt(sum over arrays of the sum of squares), one norm of one long vector.",
-                lambda **kw: _global_variant(kw, sum_of_norms=True),
-            ),
-        ],
+        mistakes=mistakes(
+            _global_variant,
+            [
+                (
+                    "each array was clipped by its OWN norm: the global rule treats all arrays as "
+                    "one vector, computes one norm sqrt(sum of all squares) and scales every "
+                    "array by the same factor max_norm / total_norm.",
+                    dict(per_array=True),
+                ),
+                (
+                    "the gradients were rescaled although their norm is below max_norm: scale only "
+                    "when total_norm > max_norm (norm clipping caps, it never scales up).",
+                    dict(always=True),
+                ),
+                (
+                    "total_norm is the norm AFTER clipping: return the global norm of the input "
+                    "gradients (what you log to see how often clipping acts).",
+                    dict(after=True),
+                ),
+                (
+                    "total_norm is squared: take the square root of the sum of squares.",
+                    dict(squared=True),
+                ),
+                (
+                    "total_norm is the sum of the arrays' norms: the global norm is "
+                    "sqrt(sum over arrays of the sum of squares), one norm of one long vector.",
+                    dict(sum_of_norms=True),
+                ),
+            ],
+        ),
         errors=[
             (
                 "ZeroDivisionError",
@@ -227,23 +230,26 @@ SPECS = {
         make_inputs=range_inputs,
         cases=RANGE_CASES,
         reference=ref_range,
-        mistakes=[
-            (
-                "a gradient with norm below low was left alone: the two-sided rule scales it "
-                "UP to norm low (g * low / ||g||).",
-                lambda **kw: _range_variant(kw, no_up=True),
-            ),
-            (
-                "a gradient with norm below low was scaled to norm high: below the range it "
-                "goes to the LOWER end, g * low / ||g||.",
-                lambda **kw: _range_variant(kw, up_to_high=True),
-            ),
-            (
-                "the entries were clipped into [low, high]: the rule rescales the whole "
-                "array so that its NORM lies in [low, high], keeping its direction.",
-                lambda **kw: _range_variant(kw, by_value=True),
-            ),
-        ],
+        mistakes=mistakes(
+            _range_variant,
+            [
+                (
+                    "a gradient with norm below low was left alone: the two-sided rule scales it "
+                    "UP to norm low (g * low / ||g||).",
+                    dict(no_up=True),
+                ),
+                (
+                    "a gradient with norm below low was scaled to norm high: below the range it "
+                    "goes to the LOWER end, g * low / ||g||.",
+                    dict(up_to_high=True),
+                ),
+                (
+                    "the entries were clipped into [low, high]: the rule rescales the whole "
+                    "array so that its NORM lies in [low, high], keeping its direction.",
+                    dict(by_value=True),
+                ),
+            ],
+        ),
         errors=[
             (
                 "ZeroDivisionError",

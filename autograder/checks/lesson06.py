@@ -18,7 +18,7 @@ from autograder.checks._inputs import GATES
 from autograder.checks._messages import CELL_NAME, NOT_DEFINED
 from autograder.checks.adapters import layers
 from autograder.checks.adapters.layers import CELLS, MAX_LAYERS
-from autograder.checks.spec import Spec
+from autograder.checks.spec import Spec, mistakes
 from rnnref._cells import cell_functions
 from rnnref.stacked import stacked_backward, stacked_forward
 
@@ -85,13 +85,13 @@ def ref_backward(**k):
 
 
 # ----- known mistakes -----------------------------------------------------------------------
-def _forward_variant(k, layer_params=None, layer_input="below", layer_h0="own", top=True):
+def _forward_variant(k, layer_params="own", layer_input="below", layer_h0="own", top=True):
     x, h0, params, cell = _unpack(k)
     forward = cell_functions(cell)[0]
     L = len(params)
     out, outs = x, []
     for layer in range(L):
-        p = params[layer_params(layer, L) if layer_params else layer]
+        p = params[{"own": layer, "shared": 0, "top_first": L - 1 - layer}[layer_params]]
         start = {"own": h0[layer], "first": h0[0], "zero": np.zeros_like(h0[0])}[layer_h0]
         start = h0[L - 1 - layer] if layer_h0 == "reversed" else start
         out = forward(x if layer_input == "x" else out, start, *p)[0]
@@ -171,7 +171,6 @@ ERRORS = [
     ("not defined", NOT_DEFINED),
 ]
 
-_WRT = {"dx": "x", "dh0": "h0", **dict(zip(GRAD_NAMES, PARAM_NAMES, strict=True))}
 _FWD_ARGS = ("x", "h0", "cell", *PARAM_NAMES)
 
 SPECS = {
@@ -183,27 +182,25 @@ SPECS = {
         cases=CASES,
         reference=ref_forward,
         adapter=layers.stacked_forward,
-        mistakes=[
-            (SHARED, lambda **k: _forward_variant(k, layer_params=lambda layer, L: 0)),
-            (X_EVERY, lambda **k: _forward_variant(k, layer_input="x")),
-            (FIRST_LAYER, lambda **k: _forward_variant(k, top=False)),
-            (H0_FIRST, lambda **k: _forward_variant(k, layer_h0="first")),
-            (H0_ZERO, lambda **k: _forward_variant(k, layer_h0="zero")),
-            (
-                TOP_FIRST,
-                lambda **k: _forward_variant(
-                    k, layer_params=lambda layer, L: L - 1 - layer, layer_h0="reversed"
+        mistakes=mistakes(
+            _forward_variant,
+            [
+                (SHARED, dict(layer_params="shared")),
+                (X_EVERY, dict(layer_input="x")),
+                (FIRST_LAYER, dict(top=False)),
+                (H0_FIRST, dict(layer_h0="first")),
+                (H0_ZERO, dict(layer_h0="zero")),
+                (TOP_FIRST, dict(layer_params="top_first", layer_h0="reversed")),
+                (
+                    "the layers take params top-first: params[l] belongs to layer l, bottom first.",
+                    dict(layer_params="top_first"),
                 ),
-            ),
-            (
-                "the layers take params top-first: params[l] belongs to layer l, bottom first.",
-                lambda **k: _forward_variant(k, layer_params=lambda layer, L: L - 1 - layer),
-            ),
-            (
-                "h0 is taken top-first: h0[l] is the initial state of layer l, bottom first.",
-                lambda **k: _forward_variant(k, layer_h0="reversed"),
-            ),
-        ],
+                (
+                    "h0 is taken top-first: h0[l] is the initial state of layer l, bottom first.",
+                    dict(layer_h0="reversed"),
+                ),
+            ],
+        ),
         errors=ERRORS,
     ),
     "stacked_backward": Spec(
@@ -217,13 +214,15 @@ SPECS = {
         forward="stacked_forward",
         forward_args=_FWD_ARGS,
         upstream="dh",
-        wrt=_WRT,
-        mistakes=[
-            (DH_EVERY, lambda **k: _backward_variant(k, upstream="dh")),
-            (DH0_ORDER, lambda **k: _backward_variant(k, reverse_dh0=True)),
-            (GRADS_ORDER, lambda **k: _backward_variant(k, reverse_grads=True)),
-            (DX_TOP, lambda **k: _backward_variant(k, dx_of="top")),
-        ],
+        mistakes=mistakes(
+            _backward_variant,
+            [
+                (DH_EVERY, dict(upstream="dh")),
+                (DH0_ORDER, dict(reverse_dh0=True)),
+                (GRADS_ORDER, dict(reverse_grads=True)),
+                (DX_TOP, dict(dx_of="top")),
+            ],
+        ),
         errors=ERRORS,
     ),
 }

@@ -14,7 +14,7 @@ from autograder.checks._inputs import GATES
 from autograder.checks._messages import CELL_NAME, NOT_DEFINED
 from autograder.checks.adapters import layers
 from autograder.checks.adapters.layers import CELLS
-from autograder.checks.spec import Spec
+from autograder.checks.spec import Spec, mistakes
 from rnnref._cells import cell_functions
 from rnnref.bidirectional import bidirectional_backward, bidirectional_forward
 
@@ -167,7 +167,6 @@ ERRORS = [
 ]
 
 _FWD_ARGS = ("x", "h0_f", "h0_b", "cell", *PARAMS)
-_WRT = {"dx": "x", "dh0_f": "h0_f", "dh0_b": "h0_b", **dict(zip(GRADS, PARAMS, strict=True))}
 
 SPECS = {
     "bidirectional_forward": Spec(
@@ -178,17 +177,20 @@ SPECS = {
         cases=CASES,
         reference=ref_forward,
         adapter=layers.bidirectional_forward,
-        mistakes=[
-            (NOT_REALIGNED, lambda **k: _forward_variant(k, unreversed_out=True)),
-            (NOT_REVERSED_IN, lambda **k: _forward_variant(k, unreversed_in=True)),
-            (ORDER, lambda **k: _forward_variant(k, order="bf")),
-            (
-                ORDER + " Also: " + NOT_REALIGNED,
-                lambda **k: _forward_variant(k, order="bf", unreversed_out=True),
-            ),
-            (SAME_PARAMS, lambda **k: _forward_variant(k, params="forward")),
-            (SWAPPED_PARAMS, lambda **k: _forward_variant(k, params="swapped")),
-        ],
+        mistakes=mistakes(
+            _forward_variant,
+            [
+                (NOT_REALIGNED, dict(unreversed_out=True)),
+                (NOT_REVERSED_IN, dict(unreversed_in=True)),
+                (ORDER, dict(order="bf")),
+                (
+                    ORDER + " Also: " + NOT_REALIGNED,
+                    dict(order="bf", unreversed_out=True),
+                ),
+                (SAME_PARAMS, dict(params="forward")),
+                (SWAPPED_PARAMS, dict(params="swapped")),
+            ],
+        ),
         errors=ERRORS,
     ),
     "bidirectional_backward": Spec(
@@ -202,23 +204,25 @@ SPECS = {
         forward="bidirectional_forward",
         forward_args=_FWD_ARGS,
         upstream="dh",
-        wrt=_WRT,
-        mistakes=[
-            (SPLIT, lambda **k: _backward_variant(k, split="bf")),
-            (DH_NOT_REVERSED, lambda **k: _backward_variant(k, reverse_dh=False)),
-            (DX_NOT_REVERSED, lambda **k: _backward_variant(k, reverse_dx=False)),
-            (
-                DX_NOT_SUMMED + " Yours is the forward direction's part only.",
-                lambda **k: _backward_variant(k, dx="forward"),
-            ),
-            (
-                DX_NOT_SUMMED + " Yours is the backward direction's part only.",
-                lambda **k: _backward_variant(k, dx="backward"),
-            ),
-            (DX_MEAN, lambda **k: _backward_variant(k, dx="mean")),
-            (SWAP_GRADS, lambda **k: _backward_variant(k, swap_grads=True)),
-            (SWAP_DH0, lambda **k: _backward_variant(k, swap_dh0=True)),
-        ],
+        mistakes=mistakes(
+            _backward_variant,
+            [
+                (SPLIT, dict(split="bf")),
+                (DH_NOT_REVERSED, dict(reverse_dh=False)),
+                (DX_NOT_REVERSED, dict(reverse_dx=False)),
+                (
+                    DX_NOT_SUMMED + " Yours is the forward direction's part only.",
+                    dict(dx="forward"),
+                ),
+                (
+                    DX_NOT_SUMMED + " Yours is the backward direction's part only.",
+                    dict(dx="backward"),
+                ),
+                (DX_MEAN, dict(dx="mean")),
+                (SWAP_GRADS, dict(swap_grads=True)),
+                (SWAP_DH0, dict(swap_dh0=True)),
+            ],
+        ),
         errors=ERRORS,
     ),
 }
