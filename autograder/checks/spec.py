@@ -33,8 +33,9 @@ class Spec:
     errors: ``(substring, message)`` pairs matched against exceptions the student code raises.
     tol: largest accepted ``max|yours - expected| / max|expected|``.
     adapter: for functions whose arguments or results are not flat arrays (lists of
-        parameter tuples, a cell name): a module-level function importable in the worker
-        (so not from the lesson module, which imports the answer key), sent by reference.
+        parameter tuples, a cell name): a function of :mod:`autograder.checks.adapters`
+        (importable in the worker, unlike the lesson module, which imports the answer key),
+        sent by reference.
         The worker calls ``adapter(student_fn)(*args)``: it maps the spec's flat float arrays
         to the student's signature and the student's results back to a flat tuple. Also
         applied when this spec's function is another spec's ``forward``.
