@@ -2,7 +2,7 @@
 
 ``stacked_forward(x, h0, params, cell)`` takes a list of ``(Wx, Wh, b)`` tuples and a cell
 name, which the engine cannot send as flat arrays: the specs use the worker-side adapters of
-:mod:`autograder.checks._adapters` (parameters as ``Wx of layer 0, Wh of layer 0, ...``, the
+:mod:`autograder.checks.adapters.layers` (parameters as ``Wx of layer 0, Wh of layer 0, ...``, the
 cell as a code; layers above L are empty arrays). Cases mix the three cells, L = 1..3,
 N = 1, T = 1 and D != H, and D == H (where sharing weights or feeding x to every layer runs
 without a shape error, so that the mistake can be recognised from the numbers).
@@ -14,9 +14,11 @@ given to the student by the notebook; only ``rnnref.stacked`` (and its sibling
 
 import numpy as np
 
-from autograder.checks import _adapters
-from autograder.checks._adapters import CELLS, MAX_LAYERS
-from autograder.checks.spec import Spec
+from autograder.checks._inputs import GATES
+from autograder.checks._messages import CELL_NAME, NOT_DEFINED
+from autograder.checks.adapters import layers
+from autograder.checks.adapters.layers import CELLS, MAX_LAYERS
+from autograder.checks.spec import Spec, mistakes
 from rnnref._cells import cell_functions
 from rnnref.stacked import stacked_backward, stacked_forward
 
@@ -26,7 +28,6 @@ PARAM_NAMES = tuple(
     f"{p} of layer {layer}" for layer in range(MAX_LAYERS) for p in ("Wx", "Wh", "b")
 )
 GRAD_NAMES = tuple("d" + n for n in PARAM_NAMES)
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
 def make_inputs(rng, N, T, D, H, L, cell):
@@ -62,7 +63,7 @@ CASES = [
 def _unpack(k):
     L = k["h0"].shape[0]
     params = [tuple(k[f"{p} of layer {layer}"] for p in ("Wx", "Wh", "b")) for layer in range(L)]
-    return k["x"], k["h0"], params, _adapters.cell_name(k["cell"])
+    return k["x"], k["h0"], params, layers.cell_name(k["cell"])
 
 
 def _flat_grads(dx, dh0, grads):
@@ -84,13 +85,13 @@ def ref_backward(**k):
 
 
 # ----- known mistakes -----------------------------------------------------------------------
-def _forward_variant(k, layer_params=None, layer_input="below", layer_h0="own", top=True):
+def _forward_variant(k, layer_params="own", layer_input="below", layer_h0="own", top=True):
     x, h0, params, cell = _unpack(k)
     forward = cell_functions(cell)[0]
     L = len(params)
     out, outs = x, []
     for layer in range(L):
-        p = params[layer_params(layer, L) if layer_params else layer]
+        p = params[{"own": layer, "shared": 0, "top_first": L - 1 - layer}[layer_params]]
         start = {"own": h0[layer], "first": h0[0], "zero": np.zeros_like(h0[0])}[layer_h0]
         start = h0[L - 1 - layer] if layer_h0 == "reversed" else start
         out = forward(x if layer_input == "x" else out, start, *p)[0]
@@ -166,15 +167,10 @@ ERRORS = [
         "(layer l starts from h0[l]), the cache is yours to define, and stacked_backward "
         "returns (dx, dh0, grads).",
     ),
-    (
-        "KeyError",
-        "cell is one of 'rnn', 'lstm', 'gru': look the layer functions up in CELLS[cell] "
-        "and keep cell in the cache for the backward pass.",
-    ),
-    ("not defined", "a name is not defined: does your function use a variable of another cell?"),
+    ("KeyError", CELL_NAME),
+    ("not defined", NOT_DEFINED),
 ]
 
-_WRT = {"dx": "x", "dh0": "h0", **dict(zip(GRAD_NAMES, PARAM_NAMES, strict=True))}
 _FWD_ARGS = ("x", "h0", "cell", *PARAM_NAMES)
 
 SPECS = {
@@ -185,28 +181,26 @@ SPECS = {
         make_inputs=make_inputs,
         cases=CASES,
         reference=ref_forward,
-        adapter=_adapters.stacked_forward,
-        mistakes=[
-            (SHARED, lambda **k: _forward_variant(k, layer_params=lambda layer, L: 0)),
-            (X_EVERY, lambda **k: _forward_variant(k, layer_input="x")),
-            (FIRST_LAYER, lambda **k: _forward_variant(k, top=False)),
-            (H0_FIRST, lambda **k: _forward_variant(k, layer_h0="first")),
-            (H0_ZERO, lambda **k: _forward_variant(k, layer_h0="zero")),
-            (
-                TOP_FIRST,
-                lambda **k: _forward_variant(
-                    k, layer_params=lambda layer, L: L - 1 - layer, layer_h0="reversed"
+        adapter=layers.stacked_forward,
+        mistakes=mistakes(
+            _forward_variant,
+            [
+                (SHARED, dict(layer_params="shared")),
+                (X_EVERY, dict(layer_input="x")),
+                (FIRST_LAYER, dict(top=False)),
+                (H0_FIRST, dict(layer_h0="first")),
+                (H0_ZERO, dict(layer_h0="zero")),
+                (TOP_FIRST, dict(layer_params="top_first", layer_h0="reversed")),
+                (
+                    "the layers take params top-first: params[l] belongs to layer l, bottom first.",
+                    dict(layer_params="top_first"),
                 ),
-            ),
-            (
-                "the layers take params top-first: params[l] belongs to layer l, bottom first.",
-                lambda **k: _forward_variant(k, layer_params=lambda layer, L: L - 1 - layer),
-            ),
-            (
-                "h0 is taken top-first: h0[l] is the initial state of layer l, bottom first.",
-                lambda **k: _forward_variant(k, layer_h0="reversed"),
-            ),
-        ],
+                (
+                    "h0 is taken top-first: h0[l] is the initial state of layer l, bottom first.",
+                    dict(layer_h0="reversed"),
+                ),
+            ],
+        ),
         errors=ERRORS,
     ),
     "stacked_backward": Spec(
@@ -216,17 +210,19 @@ SPECS = {
         make_inputs=make_inputs,
         cases=CASES,
         reference=ref_backward,
-        adapter=_adapters.stacked_backward,
+        adapter=layers.stacked_backward,
         forward="stacked_forward",
         forward_args=_FWD_ARGS,
         upstream="dh",
-        wrt=_WRT,
-        mistakes=[
-            (DH_EVERY, lambda **k: _backward_variant(k, upstream="dh")),
-            (DH0_ORDER, lambda **k: _backward_variant(k, reverse_dh0=True)),
-            (GRADS_ORDER, lambda **k: _backward_variant(k, reverse_grads=True)),
-            (DX_TOP, lambda **k: _backward_variant(k, dx_of="top")),
-        ],
+        mistakes=mistakes(
+            _backward_variant,
+            [
+                (DH_EVERY, dict(upstream="dh")),
+                (DH0_ORDER, dict(reverse_dh0=True)),
+                (GRADS_ORDER, dict(reverse_grads=True)),
+                (DX_TOP, dict(dx_of="top")),
+            ],
+        ),
         errors=ERRORS,
     ),
 }

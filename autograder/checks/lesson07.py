@@ -2,7 +2,7 @@
 
 ``bidirectional_forward(x, h0_f, h0_b, params_f, params_b, cell)`` takes two ``(Wx, Wh, b)``
 tuples and a cell name: the specs use the worker-side adapters of
-:mod:`autograder.checks._adapters` (``Wx_f, Wh_f, b_f, Wx_b, Wh_b, b_b`` and a cell code;
+:mod:`autograder.checks.adapters.layers` (``Wx_f, Wh_f, b_f, Wx_b, Wh_b, b_b`` and a cell code;
 ``grads_f`` comes back as ``dWx_f, dWh_f, db_f``). Cases mix the three cells, N = 1, T = 1,
 D != H and D == H (where the two directions' parameters could be swapped without a shape
 error).
@@ -10,9 +10,11 @@ error).
 
 import numpy as np
 
-from autograder.checks import _adapters
-from autograder.checks._adapters import CELLS
-from autograder.checks.spec import Spec
+from autograder.checks._inputs import GATES
+from autograder.checks._messages import CELL_NAME, NOT_DEFINED
+from autograder.checks.adapters import layers
+from autograder.checks.adapters.layers import CELLS
+from autograder.checks.spec import Spec, mistakes
 from rnnref._cells import cell_functions
 from rnnref.bidirectional import bidirectional_backward, bidirectional_forward
 
@@ -20,7 +22,6 @@ BLOCKED = ("rnnref.bidirectional", "rnnref.stacked")
 
 PARAMS = ("Wx_f", "Wh_f", "b_f", "Wx_b", "Wh_b", "b_b")
 GRADS = tuple("d" + p for p in PARAMS)
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
 def make_inputs(rng, N, T, D, H, cell):
@@ -56,7 +57,7 @@ def _unpack(k):
         k["h0_b"],
         (k["Wx_f"], k["Wh_f"], k["b_f"]),
         (k["Wx_b"], k["Wh_b"], k["b_b"]),
-        _adapters.cell_name(k["cell"]),
+        layers.cell_name(k["cell"]),
     )
 
 
@@ -161,16 +162,11 @@ ERRORS = [
         "params_f and params_b are (Wx, Wh, b) tuples; bidirectional_backward returns "
         "(dx, dh0_f, dh0_b, grads_f, grads_b) with grads_* (dWx, dWh, db) tuples.",
     ),
-    (
-        "KeyError",
-        "cell is one of 'rnn', 'lstm', 'gru': look the layer functions up in CELLS[cell] "
-        "and keep cell in the cache for the backward pass.",
-    ),
-    ("not defined", "a name is not defined: does your function use a variable of another cell?"),
+    ("KeyError", CELL_NAME),
+    ("not defined", NOT_DEFINED),
 ]
 
 _FWD_ARGS = ("x", "h0_f", "h0_b", "cell", *PARAMS)
-_WRT = {"dx": "x", "dh0_f": "h0_f", "dh0_b": "h0_b", **dict(zip(GRADS, PARAMS, strict=True))}
 
 SPECS = {
     "bidirectional_forward": Spec(
@@ -180,18 +176,21 @@ SPECS = {
         make_inputs=make_inputs,
         cases=CASES,
         reference=ref_forward,
-        adapter=_adapters.bidirectional_forward,
-        mistakes=[
-            (NOT_REALIGNED, lambda **k: _forward_variant(k, unreversed_out=True)),
-            (NOT_REVERSED_IN, lambda **k: _forward_variant(k, unreversed_in=True)),
-            (ORDER, lambda **k: _forward_variant(k, order="bf")),
-            (
-                ORDER + " Also: " + NOT_REALIGNED,
-                lambda **k: _forward_variant(k, order="bf", unreversed_out=True),
-            ),
-            (SAME_PARAMS, lambda **k: _forward_variant(k, params="forward")),
-            (SWAPPED_PARAMS, lambda **k: _forward_variant(k, params="swapped")),
-        ],
+        adapter=layers.bidirectional_forward,
+        mistakes=mistakes(
+            _forward_variant,
+            [
+                (NOT_REALIGNED, dict(unreversed_out=True)),
+                (NOT_REVERSED_IN, dict(unreversed_in=True)),
+                (ORDER, dict(order="bf")),
+                (
+                    ORDER + " Also: " + NOT_REALIGNED,
+                    dict(order="bf", unreversed_out=True),
+                ),
+                (SAME_PARAMS, dict(params="forward")),
+                (SWAPPED_PARAMS, dict(params="swapped")),
+            ],
+        ),
         errors=ERRORS,
     ),
     "bidirectional_backward": Spec(
@@ -201,27 +200,29 @@ SPECS = {
         make_inputs=make_inputs,
         cases=CASES,
         reference=ref_backward,
-        adapter=_adapters.bidirectional_backward,
+        adapter=layers.bidirectional_backward,
         forward="bidirectional_forward",
         forward_args=_FWD_ARGS,
         upstream="dh",
-        wrt=_WRT,
-        mistakes=[
-            (SPLIT, lambda **k: _backward_variant(k, split="bf")),
-            (DH_NOT_REVERSED, lambda **k: _backward_variant(k, reverse_dh=False)),
-            (DX_NOT_REVERSED, lambda **k: _backward_variant(k, reverse_dx=False)),
-            (
-                DX_NOT_SUMMED + " Yours is the forward direction's part only.",
-                lambda **k: _backward_variant(k, dx="forward"),
-            ),
-            (
-                DX_NOT_SUMMED + " Yours is the backward direction's part only.",
-                lambda **k: _backward_variant(k, dx="backward"),
-            ),
-            (DX_MEAN, lambda **k: _backward_variant(k, dx="mean")),
-            (SWAP_GRADS, lambda **k: _backward_variant(k, swap_grads=True)),
-            (SWAP_DH0, lambda **k: _backward_variant(k, swap_dh0=True)),
-        ],
+        mistakes=mistakes(
+            _backward_variant,
+            [
+                (SPLIT, dict(split="bf")),
+                (DH_NOT_REVERSED, dict(reverse_dh=False)),
+                (DX_NOT_REVERSED, dict(reverse_dx=False)),
+                (
+                    DX_NOT_SUMMED + " Yours is the forward direction's part only.",
+                    dict(dx="forward"),
+                ),
+                (
+                    DX_NOT_SUMMED + " Yours is the backward direction's part only.",
+                    dict(dx="backward"),
+                ),
+                (DX_MEAN, dict(dx="mean")),
+                (SWAP_GRADS, dict(swap_grads=True)),
+                (SWAP_DH0, dict(swap_dh0=True)),
+            ],
+        ),
         errors=ERRORS,
     ),
 }
