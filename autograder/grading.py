@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from autograder import gradebook
+from autograder import sandbox as _sandbox
 from autograder.checks import DEFERRED_ENV
 from autograder.checks import normalized as _norm
 from autograder.settings import COURSE_ID, Settings
@@ -251,6 +252,8 @@ def _grade_in_child(task: dict, work: Path, limits: Limits) -> dict:
     # Figures are not drawn while grading: the inline backend would render every figure to
     # PNG (0.1-0.5 s each) for a feedback page that shows test results, not plots.
     os.environ["MPLBACKEND"] = "Agg"
+    # --- sandbox hook: this submission's bwrap sandbox (kernel and judge's worker) ---
+    box = _sandbox.activate(task.get("sandbox"), Path(task["scratch"]) / "sandbox", assignment)
 
     notebooks, reasons, flags, notes = _static_checks(sub_dir, task)
     reasons[:0] = task.get("notes", [])
@@ -293,6 +296,8 @@ def _grade_in_child(task: dict, work: Path, limits: Limits) -> dict:
         c.LimitedExecute.shutdown_kernel = "immediate"
         c.KernelManager.transport = "ipc"
         c.KernelManager.ip = str(runtime / "k")
+        if box is not None:  # --- sandbox hook: the kernel starts inside bwrap ---
+            c.LimitedExecute.kernel_manager_class = "autograder.sandbox.SandboxedKernelManager"
         api = NbGraderAPI(config=c)
         t_nbgrader = time.monotonic()
         for _attempt in range(2):  # a kernel that could not start is the grader's fault: retry
@@ -372,6 +377,7 @@ def _grade_in_child(task: dict, work: Path, limits: Limits) -> dict:
 
     for cell in cells.values():
         cell["score"] = 0.0 if cell.get("override") else cell["auto_score"]
+    flags.extend(_sandbox.finish_flags(task.get("sandbox"), reasons))  # --- sandbox hook ---
     return {
         "student": student,
         "assignment": assignment,
@@ -619,6 +625,7 @@ def grade_task(task: dict) -> dict:
         if pidfd is not None:
             os.close(pidfd)
         _CURRENT_CHILD.clear()
+        _sandbox.release_cgroups(pid)  # --- sandbox hook: nothing of its sandboxes is left ---
         for path in (runtime, scratch):
             shutil.rmtree(path, ignore_errors=True)
         _CURRENT_RUNTIME.clear()
@@ -714,9 +721,13 @@ def autograde(
     limits: Limits | None = None,
     progress: bool = True,
     log=print,
+    sandbox: str = "bwrap",
 ) -> RunReport:
     from tqdm import tqdm
 
+    _sandbox.require(sandbox)  # --- sandbox hook: stop here when bwrap cannot run ---
+    if sandbox == "none":
+        log(f"WARNING: every submission of this run is {_sandbox.UNSANDBOXED}")
     _quiet()
     t_start = time.monotonic()
     limits = limits or Limits()
@@ -768,6 +779,7 @@ def autograde(
             "source": str(settings.source),
             "workdir": str(run_dir),
             "limits": asdict(limits),
+            "sandbox": _sandbox.policy_for(settings, sandbox),  # --- sandbox hook ---
         }
         judged = {a: judge_covers(a) for a in {t["assignment"] for t in tasks}}
         tasks = [{**common, **t, "judge": judged[t["assignment"]]} for t in tasks]

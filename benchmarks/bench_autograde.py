@@ -12,6 +12,11 @@ grader's own overhead, without lesson content).
 
     python benchmarks/bench_autograde.py                  # 40 students x 2 lessons
     python benchmarks/bench_autograde.py --students 10 --toy
+    python benchmarks/bench_autograde.py --sandbox-overhead   # with and without bwrap
+
+``--sandbox-overhead`` grades the same class with ``--sandbox none`` and with the bubblewrap
+sandbox instead, alternately (none, bwrap, none, bwrap: the machine's load drifts), and prints
+the seconds per notebook of each and the difference (see :func:`sandbox_overhead`).
 """
 
 from __future__ import annotations
@@ -71,6 +76,9 @@ def main() -> None:
     p.add_argument("--lessons", type=int, default=2)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--toy", action="store_true", help="the fixture assignments, not the lessons")
+    p.add_argument(
+        "--sandbox-overhead", action="store_true", help="with and without the sandbox instead"
+    )
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmpd:
         tmp = Path(tmpd)
@@ -95,6 +103,9 @@ def main() -> None:
         cli(env, "collect", str(tmp / "dl"))
         n = args.students * len(lessons)
         print(f"class: {args.students} students x {len(lessons)} lessons ({', '.join(lessons)})")
+        if args.sandbox_overhead:
+            sandbox_overhead(env, tmp / "course" / "gradebook.db", n, args.workers)
+            return
         walls = {}
         medians = {}
         for workers, extra in ((1, []), (args.workers, ["--force"])):
@@ -117,6 +128,31 @@ def main() -> None:
             f"speed-up with {args.workers} workers: {walls[1] / walls[args.workers]:.2f}x "
             f"(on {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f})"
         )
+
+
+def sandbox_overhead(env: dict, db: Path, n: int, workers: int, rounds: int = 2) -> None:
+    """Seconds per notebook with ``--sandbox none`` and with bwrap, ``rounds`` times each,
+    alternating; prints each run and the medians' difference (the goal: <= 0.15 s)."""
+    runs: dict[str, list[tuple[float, float]]] = {"none": [], "bwrap": []}
+    for _ in range(rounds):
+        for mode in ("none", "bwrap"):
+            t0 = time.monotonic()
+            cli(env, "autograde", "--workers", str(workers), "--no-progress", "--force",
+                "--sandbox", mode)  # fmt: skip
+            wall = (time.monotonic() - t0) / n
+            inside = statistics.median(per_notebook(db)[0])
+            runs[mode].append((wall, inside))
+            print(
+                f"sandbox {mode:5s}: {wall:.2f} s per notebook (wall, {workers} workers); "
+                f"median {inside:.2f} s per notebook in its grading process"
+            )
+    med = {m: [statistics.median(x[i] for x in r) for i in (0, 1)] for m, r in runs.items()}
+    print(
+        f"sandbox overhead per notebook: {med['bwrap'][1] - med['none'][1]:+.3f} s in the grading "
+        f"process ({med['none'][1]:.2f} -> {med['bwrap'][1]:.2f} s), "
+        f"{med['bwrap'][0] - med['none'][0]:+.3f} s wall ({med['none'][0]:.2f} -> "
+        f"{med['bwrap'][0]:.2f} s); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
 
 
 if __name__ == "__main__":

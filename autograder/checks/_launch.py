@@ -42,8 +42,10 @@ def start_worker(memory_mb, cpu_seconds, cwd=None):
 
     env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
     env.update(MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    from autograder.sandbox import wrap_worker  # sandbox hook: bwrap in class grading
+
     return subprocess.Popen(
-        bootstrap("worker"),
+        wrap_worker(bootstrap("worker"), cwd),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
