@@ -779,7 +779,7 @@ def autograde(
             "source": str(settings.source),
             "workdir": str(run_dir),
             "limits": asdict(limits),
-            "sandbox": _sandbox.policy_for(settings, sandbox),  # --- sandbox hook ---
+            "sandbox": _sandbox.policy_for(settings, sandbox, limits.file_size_mb),  # sandbox hook
         }
         judged = {a: judge_covers(a) for a in {t["assignment"] for t in tasks}}
         tasks = [{**common, **t, "judge": judged[t["assignment"]]} for t in tasks]

@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -187,6 +185,9 @@ _PROBE: list[str | None] = []
 
 def probe() -> str | None:
     """None when bubblewrap can make the sandbox here, otherwise why not and how to fix it."""
+    import shutil
+    import subprocess
+
     if _PROBE:
         return _PROBE[0]
     why = None
@@ -360,6 +361,8 @@ class Sandbox:
         writable = list(dict.fromkeys(os.path.realpath(w) for w in writable if w))
         lim = self.policy.limits
         size = str(lim.tmp_mb * 2**20)
+        import shutil  # here, not at the top: the guard inside the sandbox imports this file
+
         args = [shutil.which(BWRAP) or BWRAP, *_namespace_args(), *_system_binds()]
         for root in code_roots():
             args += ["--ro-bind", root, root]
@@ -411,15 +414,13 @@ class Sandbox:
 
 
 def _shadows(paths, tmp: str) -> list[str]:
-    """The first folders below ``tmp`` that contain (not are) one of ``paths``."""
+    """The first folders below ``tmp`` that contain (and are not) one of ``paths``."""
+    paths = {os.path.realpath(p) for p in paths}
     tops = set()
     for p in paths:
-        p = os.path.realpath(p)
         if p.startswith(tmp + "/"):
-            top = os.path.join(tmp, p[len(tmp) + 1 :].split("/")[0])
-            if top != p:
-                tops.add(top)
-    return sorted(tops)
+            tops.add(os.path.join(tmp, p[len(tmp) + 1 :].split("/")[0]))
+    return sorted(tops - paths)
 
 
 def _guarded(argv: list[str]) -> list[str]:
@@ -503,14 +504,18 @@ def wrap_worker(argv: list[str], cwd: str | None) -> list[str]:
     return argv if box is None else box.wrap(argv, "judge", writable=[cwd] if cwd else [], cwd=cwd)
 
 
-def policy_for(settings, mode: str, limits: SandboxLimits | None = None) -> dict:
-    """The run's :class:`Policy` as a task dict: what to flag and how much to allow."""
+def policy_for(settings, mode: str, file_size_mb: int | None = None) -> dict:
+    """The run's :class:`Policy` as a task dict: what to flag and how much to allow
+    (``file_size_mb``: the grading limits' own, declared there)."""
     protected = [str(settings.course), str(settings.source), str(REPO)]
     protected.append(os.path.realpath(os.path.expanduser("~")))
     if settings.db_url.startswith("sqlite:///"):
         protected.append(os.path.dirname(os.path.abspath(settings.db_url[len("sqlite:///") :])))
     protected += ["/var/run/postgresql", "/run/postgresql", "/etc/postgresql"]
-    return Policy(mode, protected, limits or SandboxLimits()).to_dict()
+    limits = SandboxLimits()
+    if file_size_mb is not None:
+        limits.file_size_mb = file_size_mb
+    return Policy(mode, protected, limits).to_dict()
 
 
 def __getattr__(name):

@@ -24,6 +24,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_autograder import REPO, class_env, leftover_processes, read_csv, run  # noqa: E402
@@ -298,7 +300,9 @@ def test_the_host_is_untouched(classes):
     assert not classes["listener"].accepted, classes["listener"].accepted
     assert not _SIGNALS
     assert not leftover_processes(MARKER)
-    assert not list(Path("/sys/fs/cgroup/pids").glob("rnn-sandbox-*"))
+    # every sandbox cgroup left belongs to a grading process still running (another run)
+    for group in Path("/sys/fs/cgroup/pids").glob("rnn-sandbox-*"):
+        assert Path(f"/proc/{group.name.split('-')[2]}").exists(), group
 
 
 def test_other_students_are_byte_for_byte_a_run_without_attackers(classes):
@@ -391,3 +395,31 @@ def test_wrap_hides_what_it_must():
     assert not any(n.startswith(("PG", "RNN_GRADEBOOK")) for n in env_names)
     i = argv.index(sys.executable)
     assert argv[i : i + 4] == [sys.executable, "-I", "-m", "autograder.sandbox"]
+
+
+_NAMES = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ_", min_size=1, max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(_NAMES, st.text(max_size=20), max_size=30))
+def test_environment_is_an_allow_list(env):
+    env = {**env, "PGPASSWORD": "x", "RNN_GRADEBOOK_URL": "postgresql://u:p@h/db", "GH_TOKEN": "t"}
+    out = sandbox.allowed_env(env)
+    assert set(out) <= set(sandbox.ENV_ALLOW) | {
+        "PATH", "HOME", "TMPDIR", "USER", "LOGNAME", "MPLCONFIGDIR", "JPY_PARENT_PID"
+    }  # fmt: skip
+    assert not any(k.startswith(("PG", "RNN_GRADEBOOK")) or "TOKEN" in k for k in out)
+    assert out["HOME"] == sandbox.HOME and all(out[k] == env[k] for k in out if k in env)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["a", "b", "course", "x y"]), min_size=1, max_size=4)))
+def test_shadows_cover_every_bound_path_below_tmp_but_are_none_of_them(parts):
+    paths = ["/tmp/" + "/".join(p) for p in parts]
+    tops = sandbox._shadows(paths, "/tmp")
+    for p in paths:
+        top = "/".join(p.split("/")[:3])
+        if top not in paths:  # deeper than /tmp/<top>, which is not bound itself: shadowed
+            assert top in tops
+    assert all(t.count("/") == 2 and t.startswith("/tmp/") for t in tops)
+    assert not set(tops) & set(paths)
