@@ -409,7 +409,8 @@ def test_environment_is_an_allow_list(env):
         "PATH", "HOME", "TMPDIR", "USER", "LOGNAME", "MPLCONFIGDIR", "JPY_PARENT_PID"
     }  # fmt: skip
     assert not any(k.startswith(("PG", "RNN_GRADEBOOK")) or "TOKEN" in k for k in out)
-    assert out["HOME"] == sandbox.HOME and all(out[k] == env[k] for k in out if k in env)
+    assert out["HOME"] == sandbox.HOME and out["TMPDIR"] == "/tmp"  # the sandbox's own
+    assert all(out[k] == env[k] for k in sandbox.ENV_ALLOW if k in env)
 
 
 @settings(max_examples=60, deadline=None)
