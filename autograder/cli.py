@@ -125,15 +125,15 @@ def cmd_autograde(settings: Settings, args) -> int:
         max_output_chars=args.max_output,
         judge_timeout=args.judge_timeout,
     )
-    rep = autograde(
-        settings,
-        workers=args.workers,
-        students=args.student,
-        assignments=args.assignment,
-        force=args.force,
-        limits=limits,
-        progress=not args.no_progress,
-    )
+    from autograder.sandbox import SandboxUnavailable
+
+    try:
+        rep = _autograde_run(autograde, settings, args, limits)
+    except SandboxUnavailable as e:  # --- sandbox hook: why, and how to fix it ---
+        print(f"autograde: {e}", file=sys.stderr)
+        return 2
+    if args.sandbox == "none":
+        print("WARNING: graded without the sandbox (--sandbox none)", file=sys.stderr)
     print(
         f"autograde: {rep.graded} graded ({rep.failed} with errors), {rep.skipped} already "
         f"graded and unchanged (use --force to regrade), {len(rep.unknown)} not placed; "
@@ -143,6 +143,19 @@ def cmd_autograde(settings: Settings, args) -> int:
         print(f"{len(rep.not_graded)} not graded because of a grader problem: run again")
         return 1
     return 0
+
+
+def _autograde_run(autograde, settings: Settings, args, limits):
+    return autograde(
+        settings,
+        workers=args.workers,
+        students=args.student,
+        assignments=args.assignment,
+        force=args.force,
+        limits=limits,
+        progress=not args.no_progress,
+        sandbox=args.sandbox,
+    )
 
 
 def cmd_feedback(settings: Settings, args) -> int:
@@ -215,6 +228,12 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds per call of a student function in the sandbox worker",
     )
     a.add_argument("--no-progress", action="store_true")
+    a.add_argument(
+        "--sandbox",
+        choices=("bwrap", "none"),
+        default="bwrap",
+        help="run student code in a bubblewrap sandbox (default) or, where it cannot run, not",
+    )
     f = sub.add_parser("feedback", parents=[common], help="per-student HTML feedback")
     f.add_argument("--student", action="append")
     f.add_argument("--assignment", action="append")

@@ -12,6 +12,12 @@ grader's own overhead, without lesson content).
 
     python benchmarks/bench_autograde.py                  # 40 students x 2 lessons
     python benchmarks/bench_autograde.py --students 10 --toy
+    python benchmarks/bench_autograde.py --sandbox-overhead   # with and without bwrap
+
+``--sandbox-overhead`` grades the same class with ``--sandbox none`` and with the bubblewrap
+sandbox instead, alternately (none, bwrap, none, bwrap: the machine's load drifts), and prints
+the seconds per notebook of each and the difference (see :func:`sandbox_overhead`), stored
+under the key ``"sandbox"`` of the JSON file.
 
 It also writes the figures as JSON (``--json PATH``, default ``benchmarks/results/
 autograde.json``, committed: the instructor guide's speed table is generated from it). The
@@ -80,6 +86,9 @@ def main() -> None:
     p.add_argument(
         "--json", type=Path, default=RESULTS, help=f"figures as JSON (default {RESULTS})"
     )
+    p.add_argument(
+        "--sandbox-overhead", action="store_true", help="with and without the sandbox instead"
+    )
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmpd:
         tmp = Path(tmpd)
@@ -104,6 +113,11 @@ def main() -> None:
         cli(env, "collect", str(tmp / "dl"))
         n = args.students * len(lessons)
         print(f"class: {args.students} students x {len(lessons)} lessons ({', '.join(lessons)})")
+        if args.sandbox_overhead:
+            figures = sandbox_overhead(env, tmp / "course" / "gradebook.db", n, args.workers)
+            figures["class"] = f"{args.students} students x {len(lessons)} lessons"
+            write_json(args.json, {"sandbox": figures})
+            return
         walls = {}
         medians = {}
         runs = {}
@@ -162,6 +176,39 @@ def write_json(path: Path, figures: dict) -> None:
     stored.update(figures)
     path.write_text(json.dumps(stored, indent=2, sort_keys=True) + "\n")
     print(f"figures written to {path}")
+
+
+def sandbox_overhead(env: dict, db: Path, n: int, workers: int, rounds: int = 2) -> dict:
+    """Seconds per notebook with ``--sandbox none`` and with bwrap, ``rounds`` times each,
+    alternating; prints each run and the medians' difference (the goal: <= 0.15 s) and
+    returns the medians (``{"none"|"bwrap": {"wall", "in_process"}}``, ``"overhead_*"``)."""
+    runs: dict[str, list[tuple[float, float]]] = {"none": [], "bwrap": []}
+    for _ in range(rounds):
+        for mode in ("none", "bwrap"):
+            t0 = time.monotonic()
+            cli(env, "autograde", "--workers", str(workers), "--no-progress", "--force",
+                "--sandbox", mode)  # fmt: skip
+            wall = (time.monotonic() - t0) / n
+            inside = statistics.median(per_notebook(db)[0])
+            runs[mode].append((wall, inside))
+            print(
+                f"sandbox {mode:5s}: {wall:.2f} s per notebook (wall, {workers} workers); "
+                f"median {inside:.2f} s per notebook in its grading process"
+            )
+    med = {m: [statistics.median(x[i] for x in r) for i in (0, 1)] for m, r in runs.items()}
+    print(
+        f"sandbox overhead per notebook: {med['bwrap'][1] - med['none'][1]:+.3f} s in the grading "
+        f"process ({med['none'][1]:.2f} -> {med['bwrap'][1]:.2f} s), "
+        f"{med['bwrap'][0] - med['none'][0]:+.3f} s wall ({med['none'][0]:.2f} -> "
+        f"{med['bwrap'][0]:.2f} s); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    return {
+        **{m: {"wall": w, "in_process": i} for m, (w, i) in med.items()},
+        "overhead_in_process": med["bwrap"][1] - med["none"][1],
+        "overhead_wall": med["bwrap"][0] - med["none"][0],
+        "workers": workers,
+        "load_average": os.getloadavg()[0],
+    }
 
 
 if __name__ == "__main__":

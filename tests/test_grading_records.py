@@ -289,8 +289,8 @@ def test_every_grading_kernel_is_launched_through_kernel_command(tmp_path, monke
 
     launched = []
 
-    def recording(argv, env, cwd):
-        launched.append((argv, cwd))
+    def recording(argv, env, cwd, sockets=None, connection_file=None):
+        launched.append((argv, cwd, sockets, connection_file))
         return argv, {**env, "RNN_TEST_LAUNCH": "wrapped"}
 
     monkeypatch.setattr(kernel_mod, "kernel_command", recording)
@@ -306,6 +306,8 @@ def test_every_grading_kernel_is_launched_through_kernel_command(tmp_path, monke
     out, _ = ex.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
     assert len(launched) == 1 and "ipykernel_launcher" in " ".join(launched[0][0])
     assert launched[0][1] == str(tmp_path)
+    # the IPC sockets' folder and the connection file: what a sandbox must let the kernel see
+    assert launched[0][2] == str(tmp_path) and launched[0][3].endswith(".json")
     assert out.cells[0].outputs[0]["text"].strip() == "wrapped"
 
 

@@ -40,10 +40,13 @@ def read_frame_stdin():
 def sandbox_worker_command(cwd=None):
     """``(argv, env)`` of the sandbox worker that will run in ``cwd``: ``python -I`` running
     :mod:`autograder.checks.worker` with a minimal environment (no course paths),
-    single-threaded BLAS and no figures drawn. A sandbox wraps this command."""
+    single-threaded BLAS and no figures drawn; inside the grading child's bubblewrap
+    sandbox when it has one (:func:`autograder.sandbox.wrap_worker`)."""
     env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
     env.update(MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    return bootstrap("worker"), env
+    from autograder.sandbox import wrap_worker  # here: the judge process boots without it
+
+    return wrap_worker(bootstrap("worker"), cwd), env
 
 
 def start_sandbox_worker(memory_mb, cpu_seconds, cwd=None):

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder import sandbox as _sandbox
 from autograder.checks import DEFERRED_ENV
 from autograder.grading import outcome
 from autograder.grading.nbconfig import nbgrader_config
@@ -171,6 +172,8 @@ def grade_in_child(task: Task, dirs: ChildDirs) -> Result:
     t0 = time.monotonic()
     sub_dir = copy_submission(task, dirs)
     set_environment(task, dirs)
+    # this submission's sandbox: the kernel and the sandbox worker started from here use it
+    _sandbox.activate(task.sandbox, dirs.scratch / "sandbox", task.assignment)
     found = inspect(task, sub_dir)
     found.reasons[:0] = task.notes
     drop_ungradable(sub_dir, found)
@@ -193,6 +196,7 @@ def grade_in_child(task: Task, dirs: ChildDirs) -> Result:
             phases["judge"] = time.monotonic() - t_judge
     for cell in cells.values():
         cell.settle()
+    found.flags.extend(_sandbox.finish_flags(task.sandbox, found.reasons))
     return new_result(
         task,
         status,

@@ -42,6 +42,7 @@ class Task:
     workdir: str
     limits: Limits
     judged: bool  # whether the judge re-grades this assignment after nbgrader
+    sandbox: dict | None = None  # autograder.sandbox.Policy as a dict; None: no sandbox
 
     @property
     def expected(self) -> dict[str, dict[str, float]]:

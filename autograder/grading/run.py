@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import gradebook
+from autograder import sandbox as _sandbox
 from autograder.grading import sources
 from autograder.grading.limits import Limits
 from autograder.grading.records import Result, Task
@@ -82,7 +83,9 @@ def _pending(settings, structure, selected, force, report: RunReport) -> list[_P
     return out
 
 
-def _tasks(settings, structure, pending, template: Path, run_dir: Path, limits) -> list[Task]:
+def _tasks(
+    settings, structure, pending, template: Path, run_dir: Path, limits, policy=None
+) -> list[Task]:
     """One :class:`Task` per pending submission, with what the run shares."""
     assignments = {p.assignment for p in pending}
     demos = {a: sources.demo_sources(settings.source / a) for a in assignments}
@@ -104,6 +107,7 @@ def _tasks(settings, structure, pending, template: Path, run_dir: Path, limits) 
             workdir=str(run_dir),
             limits=limits,
             judged=judged[p.assignment],
+            sandbox=policy,
         )
         for p in pending
     ]
@@ -190,8 +194,15 @@ def autograde(
     limits: Limits | None = None,
     progress: bool = True,
     log=print,
+    sandbox: str = "bwrap",
 ) -> RunReport:
-    """Grade the new and changed submissions of the class on ``workers`` pool processes."""
+    """Grade the new and changed submissions of the class on ``workers`` pool processes,
+    student code inside ``sandbox`` (``"bwrap"``, or ``"none"``: recorded on every
+    submission). Raises :class:`autograder.sandbox.SandboxUnavailable` when bwrap cannot
+    run."""
+    _sandbox.require(sandbox)  # before anything is graded: why, and how to fix it
+    if sandbox == "none":
+        log(f"WARNING: every submission of this run is {_sandbox.UNSANDBOXED}")
     quiet()
     t_start = time.monotonic()
     report = RunReport()
@@ -211,7 +222,9 @@ def autograde(
         try:
             template = run_dir / "template.sqlite"
             gradebook.make_template(settings.db_url, str(template))
-            tasks = _tasks(settings, structure, pending, template, run_dir, limits or Limits())
+            limits = limits or Limits()
+            policy = _sandbox.policy_for(settings, sandbox, limits.file_size_mb)
+            tasks = _tasks(settings, structure, pending, template, run_dir, limits, policy)
             _grade_all(settings, tasks, workers, structure, report, progress, log)
         finally:
             shutil.rmtree(run_dir, ignore_errors=True)

@@ -18,6 +18,7 @@ import time
 import traceback
 from pathlib import Path
 
+from autograder import sandbox as _sandbox
 from autograder.grading.child import ChildDirs, grade_in_child
 from autograder.grading.limits import Limits
 from autograder.grading.records import Result, Task, failure
@@ -238,6 +239,7 @@ def grade_task(task: Task) -> Result:
         _reap_orphans()
     finally:
         _CURRENT_CHILD.clear()
+        _sandbox.release_cgroups(pid)  # a killed child's sandboxes leave nothing behind
         for path in (dirs.runtime, dirs.scratch):
             shutil.rmtree(path, ignore_errors=True)
         _CURRENT_DIRS.clear()
