@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: book test lint benchmark
+.PHONY: book test test-fast lint benchmark
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ test: $(VENV)/.installed
 	bash scripts/system_deps.sh
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+
+## The inner loop: the suite without the slow, browser and PostgreSQL tests (markers in
+## pyproject.toml); `make test` still runs every test.
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -m "not slow and not browser and not postgres"
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -50,7 +50,12 @@ def do_release(settings: Settings, assignments: list[str] | None) -> None:
     # the course's release step (reproducible notebooks) works on the repository's solutions/;
     # another source folder (tests, a fork of the course) gets nbgrader's plain generate step
     if release is not None and settings.source == paths.SOLUTIONS.resolve():
-        release(assignments=assignments, dest=settings.release, db_url=settings.db_url)
+        from autograder.sources import SourceError
+
+        try:
+            release(assignments=assignments, dest=settings.release, db_url=settings.db_url)
+        except SourceError as exc:
+            raise SystemExit(f"release stopped: {exc}") from None
     else:
         _nbgrader_generate(
             settings, assignments or settings.assignments_in_source(), settings.release

@@ -1,12 +1,14 @@
-"""Generate the student release (``lessons/``) from the nbgrader sources (``solutions/``).
+"""Generate the student release (``lessons/``) from the lesson sources (``solutions/``).
 
-``release()`` runs nbgrader's ``generate_assignment`` (one process for all lessons, the
-course config of ``autograder/nbgrader_config.py``), forcing overwrites, into ``dest``; the
-assignments are recorded in the gradebook (``db_url``, default the course's). It then
-normalises every released notebook so that the same sources always give the same bytes:
-outputs and execution counts cleared, the jupytext pairing metadata dropped (students get the
-notebook only; the reviewed ``.md`` twins never leave ``solutions/``), JSON written by
-nbformat (sorted keys, one-space indent). The command line exposes it as
+``release()`` first builds each lesson's nbgrader notebook from its MyST source
+(:func:`autograder.sources.build`: ``NN_topic.md`` -> ``NN_topic.ipynb``), then runs
+nbgrader's ``generate_assignment`` (one process for all lessons, the course config of
+``autograder/nbgrader_config.py``), forcing overwrites, into ``dest``; the assignments are
+recorded in the gradebook (``db_url``, default the course's). It then normalises every
+released notebook so that the same sources always give the same bytes: outputs and execution
+counts cleared, the jupytext pairing metadata dropped (students get the notebook only; the
+``.md`` sources never leave ``solutions/``), JSON written by nbformat (sorted keys, one-space
+indent). The command line exposes it as
 ``python -m autograder release``.
 """
 
@@ -20,17 +22,11 @@ from pathlib import Path
 import nbformat
 
 from autograder.paths import COURSE, LESSONS, REPO, SOLUTIONS
+from autograder.sources import build, lesson_names
 
 # nbgrader's default ignore list, plus the MyST twins of the source notebooks (they hold the
 # solutions in plain text)
 IGNORE = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.md"]
-
-
-def lesson_names():
-    """Every lesson folder of ``solutions/`` (``NN_topic`` holding ``NN_topic.ipynb``)."""
-    return sorted(
-        d.name for d in SOLUTIONS.iterdir() if d.is_dir() and (d / f"{d.name}.ipynb").is_file()
-    )
 
 
 def normalise_release(path):
@@ -45,12 +41,16 @@ def normalise_release(path):
 
 
 def release(assignments=None, dest=LESSONS, db_url=None):
-    """Generate ``assignments`` (default: every lesson) into ``dest``, replacing what is there.
+    """Build the notebooks of ``assignments`` (default: every lesson) from their ``.md`` and
+    generate them into ``dest``, replacing what is there.
 
-    Returns the list of released notebook paths. Raises RuntimeError with nbgrader's output
-    when generation fails.
+    Returns the list of released notebook paths. Raises :class:`autograder.sources.SourceError`
+    when a source is missing or its notebook was edited by hand, RuntimeError with nbgrader's
+    output when generation fails.
     """
     names = list(assignments) if assignments else lesson_names()
+    for name in names:
+        build(SOLUTIONS / name)
     dest = Path(dest).resolve()
     # nbgrader changes into the course root before anything else, even with another db_url
     COURSE.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,8 @@ import pytest
 
 from autograder import fixtures as fx
 
+pytestmark = [pytest.mark.slow, pytest.mark.nbgrader]  # a real class through every command
+
 REPO = Path(__file__).resolve().parent.parent
 LIMITS = ["--cell-timeout", "3", "--timeout", "12", "--memory-mb", "2048", "--no-progress"]
 

@@ -26,6 +26,8 @@ LESSON = "01_vanilla_rnn"
 SOURCE = REPO / "solutions" / LESSON / f"{LESSON}.ipynb"
 
 
+@pytest.mark.slow
+@pytest.mark.nbgrader
 @pytest.mark.skipif(not SOURCE.exists(), reason="lesson 01's source notebook is not there yet")
 def test_judge_overrides_tampered_cells(tmp_path):
     env = class_env(tmp_path)

@@ -34,6 +34,8 @@ from test_autograder import (  # noqa: E402
     setup_class,
 )
 
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.nbgrader]
+
 
 def _free_port() -> int:
     with socket.socket() as s:

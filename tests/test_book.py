@@ -116,6 +116,7 @@ def html_pages(root):
     )
 
 
+@pytest.mark.slow
 def test_build_has_every_page_and_no_cdn(built_book):
     released = set(lesson_notebooks())
     for f in toc_files():
@@ -201,6 +202,8 @@ async () => {
 """
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_pages_in_headless_chromium(built_book):
     if not CHROMIUM.exists():
         pytest.skip(

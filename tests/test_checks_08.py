@@ -1,6 +1,6 @@
 """Hidden checks of lesson 08 (capstone): the conditional forward, loss and sampler are
 compared with :mod:`rnnref.charlm` through the worker-side adapters
-(:mod:`autograder.checks._capstone`); the quality bar is evaluated in the judge by the
+(:mod:`autograder.checks.adapters.capstone`); the quality bar is evaluated in the judge by the
 reference model on the student's trained parameters (``MetricSpec``).
 
 Student functions are built from source in a namespace named ``__main__``, as in a kernel.
@@ -238,6 +238,7 @@ def test_quality_bar_is_computed_by_the_judge():
         _check_params(bad)
 
 
+@pytest.mark.slow
 def test_quality_bar_passes_for_a_trained_model(capsys):
     """The shipped model's parameters (one layer, the lesson's keys) clear the bar."""
     from rnnref.names import PRETRAINED_PATH

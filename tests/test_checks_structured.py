@@ -1,6 +1,6 @@
 """Hidden checks of lessons 06 (stacked) and 07 (bidirectional): functions whose arguments
 are lists of ``(Wx, Wh, b)`` tuples and a cell name reach the grading engine through the
-worker-side adapters (``Spec.adapter``, :mod:`autograder.checks._adapters`).
+worker-side adapters (``Spec.adapter``, :mod:`autograder.checks.adapters.layers`).
 
 Student functions are built from source in a namespace named ``__main__``, as in a kernel.
 """

@@ -3,10 +3,11 @@
 import json
 
 import pytest
-from lesson_tools import SOLUTIONS, lesson_names
+from lesson_tools import SOLUTIONS
 
 from autograder.checks import demo_sources
 from autograder.checks.demo import cell_names, skipped
+from autograder.sources import lesson_names
 
 SETUP = "import numpy as np\nrng = np.random.default_rng(0)"
 SOLUTION = "def f(x):\n    return np.tanh(x)"

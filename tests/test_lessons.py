@@ -15,18 +15,10 @@ import sys
 
 import nbformat
 import pytest
-from lesson_tools import (
-    LESSONS,
-    REPO,
-    SOLUTIONS,
-    lesson_names,
-    md_to_notebook,
-    nbgrader,
-    normalise,
-    scores,
-)
+from lesson_tools import LESSONS, REPO, SOLUTIONS, nbgrader, scores
 
 from autograder.release import IGNORE, release
+from autograder.sources import lesson_names, md_to_notebook, normalise
 
 LESSON_NAMES = lesson_names()
 
@@ -69,6 +61,8 @@ def _points(nb):
     )
 
 
+@pytest.mark.slow
+@pytest.mark.nbgrader
 @pytest.mark.parametrize("name", LESSON_NAMES)
 def test_release_is_generated_from_source(name, course):
     committed = sorted(p.name for p in (LESSONS / name).iterdir())
@@ -126,13 +120,15 @@ def test_markdown_twin_in_sync(name):
     nb = _source(name)
     assert normalise(md_to_notebook(md)) == normalise(nb), (
         f"{name}.ipynb and {name}.md differ: edit the .md, then run "
-        f"`python tests/lesson_tools.py solutions/{name}`"
+        f"`python -m autograder release` (or `python -m autograder.sources solutions/{name}`)"
     )
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None, "strip the outputs"
 
 
+@pytest.mark.slow
+@pytest.mark.nbgrader
 @pytest.mark.parametrize("name", LESSON_NAMES)
 def test_source_scores_full_marks(name, course):
     assert ("solution", name) in course["scores"], course["proc"].stderr[-3000:]
@@ -141,6 +137,8 @@ def test_source_scores_full_marks(name, course):
     assert score == max_score, course["proc"].stderr[-3000:]
 
 
+@pytest.mark.slow
+@pytest.mark.nbgrader
 @pytest.mark.parametrize("name", LESSON_NAMES)
 def test_unmodified_release_scores_zero(name, course):
     assert course["proc"].returncode == 0, course["proc"].stderr[-3000:]
@@ -148,6 +146,7 @@ def test_unmodified_release_scores_zero(name, course):
     assert score == 0 and max_score > 0
 
 
+@pytest.mark.slow
 def test_source_notebooks_run_under_nbval():
     """nbval (lax: every cell must run; outputs are not compared) over all source notebooks."""
     paths = [str(SOLUTIONS / n / f"{n}.ipynb") for n in LESSON_NAMES]

@@ -32,6 +32,7 @@ def test_shipped_model_matches_the_data(pretrained):
     assert "command" in pretrained.meta and pretrained.meta["cpu_seconds"] < 600
 
 
+@pytest.mark.slow
 def test_shipped_model_quality_on_validation(pretrained):
     # The quality bar the lesson's graded cell also uses (validation split, nats/char).
     assert pretrained.nll_per_char(rn.load_split("val")) < 1.9

@@ -1,4 +1,5 @@
-"""Seeded inputs of the hidden checks of the cells with one state, ``h`` (lessons 01 and 05).
+"""Seeded inputs of the hidden checks of the cells with one state, ``h`` (lessons 01 and 05),
+and the argument names every recurrent lesson shares.
 
 ``G`` is the number of gates fused in the weight matrices (1 for the vanilla RNN, 3 for the
 GRU); the draws come in the same order whatever ``G``, so a case's inputs depend only on its
@@ -43,3 +44,8 @@ def seq_inputs_for(G):
         }
 
     return seq_inputs
+
+
+STEP_ARGS = ("x", "prev_h", "Wx", "Wh", "b")  # a step's inputs, cells with one state
+SEQ_ARGS = ("x", "h0", "Wx", "Wh", "b")  # a sequence's inputs, every cell
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # blocks of H columns fused in Wx, Wh, b

@@ -1,93 +1,36 @@
 """Hidden checks of lesson 01 (vanilla RNN): ``h_t = tanh(x_t Wx + h_{t-1} Wh + b)``.
 
 Each spec names the reference, the seeded input shapes (N = 1, T = 1 and D != H included),
-and the known mistakes as wrong variants computed here, in the judge.
+and the known mistakes as ``(message, knobs)`` tables of the wrong variants of
+:mod:`autograder.checks.variants.rnn` (computed in the judge).
 """
 
-import numpy as np
-
-from autograder.checks._inputs import SEQ_CASES, STEP_CASES, seq_inputs_for, step_inputs_for
+from autograder.checks._inputs import (
+    SEQ_ARGS,
+    SEQ_CASES,
+    STEP_ARGS,
+    STEP_CASES,
+    seq_inputs_for,
+    step_inputs_for,
+)
 from autograder.checks._messages import (
     BPTT_REVERSED,
     GENERIC_ERRORS,
     MEAN,
-    sequence_forward_mistakes,
+    OVERWRITTEN,
+    RECURRENT,
+    SEQUENCE_FORWARD,
 )
-from autograder.checks.spec import Spec
+from autograder.checks._references import backward_reference, forward_reference
+from autograder.checks.spec import Spec, gradients, mistakes, unpacked
+from autograder.checks.variants import rnn as wrong
 from rnnref import rnn
 
 BLOCKED = ("rnnref.rnn",)  # the answer key of this lesson; unavailable inside the worker
 
-
+STEP_GRADS, SEQ_GRADS = gradients(STEP_ARGS), gradients(SEQ_ARGS)
 step_inputs = step_inputs_for(1)
 seq_inputs = seq_inputs_for(1)
-
-
-# ----- references (judge side) -------------------------------------------------------------
-def ref_step_forward(x, prev_h, Wx, Wh, b, **_):
-    return {"next_h": rnn.rnn_step_forward(x, prev_h, Wx, Wh, b)[0]}
-
-
-def ref_step_backward(x, prev_h, Wx, Wh, b, dnext_h, **_):
-    _, cache = rnn.rnn_step_forward(x, prev_h, Wx, Wh, b)
-    return dict(
-        zip(
-            ("dx", "dprev_h", "dWx", "dWh", "db"),
-            rnn.rnn_step_backward(dnext_h, cache),
-            strict=True,
-        )
-    )
-
-
-def ref_forward(x, h0, Wx, Wh, b, **_):
-    return {"h": rnn.rnn_forward(x, h0, Wx, Wh, b)[0]}
-
-
-def ref_backward(x, h0, Wx, Wh, b, dh, **_):
-    _, cache = rnn.rnn_forward(x, h0, Wx, Wh, b)
-    return dict(zip(("dx", "dh0", "dWx", "dWh", "db"), rnn.rnn_backward(dh, cache), strict=True))
-
-
-# ----- known mistakes -----------------------------------------------------------------------
-def _forward_variant(x, h0, Wx, Wh, b, reverse=False, use_h0_always=False, zero_h0=False):
-    N, T, _ = x.shape
-    h = np.zeros((N, T, Wh.shape[0]))
-    prev = np.zeros_like(h0) if zero_h0 else h0
-    for t in reversed(range(T)) if reverse else range(T):
-        h[:, t] = np.tanh(x[:, t] @ Wx + (h0 if use_h0_always else prev) @ Wh + b)
-        prev = h[:, t]
-    return {"h": h}
-
-
-def _bptt_variant(
-    x, h0, Wx, Wh, b, dh, recurrent=True, deriv="h", forward_time=False, accumulate=True, scale=1.0
-):
-    h = rnn.rnn_forward(x, h0, Wx, Wh, b)[0]
-    N, T, _ = x.shape
-    prevs = np.concatenate([h0[:, None], h[:, :-1]], axis=1)
-    a = x @ Wx + prevs @ Wh + b
-    local = {"h": 1 - h**2, "a": 1 - a**2, "tanh_h": 1 - np.tanh(h) ** 2, "none": np.ones_like(h)}
-    dx, dWx, dWh, db = np.zeros_like(x), np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
-    dprev = np.zeros_like(h0)
-    for t in range(T) if forward_time else reversed(range(T)):
-        da = (dh[:, t] + (dprev if recurrent else 0)) * local[deriv][:, t]
-        dx[:, t] = da @ Wx.T
-        dprev = da @ Wh.T
-        step = (x[:, t].T @ da, prevs[:, t].T @ da, da.sum(0))
-        if accumulate:
-            dWx, dWh, db = dWx + step[0], dWh + step[1], db + step[2]
-        else:
-            dWx, dWh, db = step
-    return {"dx": dx, "dh0": dprev, "dWx": dWx * scale, "dWh": dWh * scale, "db": db * scale}
-
-
-def _step_bwd_variant(x, prev_h, Wx, Wh, b, dnext_h, **kw):
-    out = _bptt_variant(x[:, None], prev_h, Wx, Wh, b, dnext_h[:, None], **kw)
-    return {
-        "dx": out["dx"][:, 0],
-        "dprev_h": out["dh0"],
-        **{k: out[k] for k in ("dWx", "dWh", "db")},
-    }
 
 
 WRONG_DERIV = (
@@ -110,98 +53,75 @@ SHAPE_ERRORS = [
     *GENERIC_ERRORS,
 ]
 
-_STEP_WRT = {"dx": "x", "dprev_h": "prev_h", "dWx": "Wx", "dWh": "Wh", "db": "b"}
-_SEQ_WRT = {"dx": "x", "dh0": "h0", "dWx": "Wx", "dWh": "Wh", "db": "b"}
+STEP_FORWARD_MISTAKES = [
+    ("the tanh is missing: next_h = tanh(x @ Wx + prev_h @ Wh + b).", dict(activation="none")),
+    ("the recurrent term prev_h @ Wh is missing.", dict(recurrent=False)),
+    ("the bias b is missing.", dict(bias=False)),
+    ("sigmoid instead of tanh.", dict(activation="sigmoid")),
+]
+STEP_BACKWARD_MISTAKES = [
+    (MEAN, dict(mean=True)),
+    (WRONG_DERIV, dict(deriv="a")),
+    (TANH_TWICE, dict(deriv="tanh_h")),
+    (NO_DERIV, dict(deriv="none")),
+]
+BACKWARD_MISTAKES = [
+    (RECURRENT + " before the tanh derivative.", dict(recurrent=False)),
+    (MEAN, dict(mean=True)),
+    (WRONG_DERIV, dict(deriv="a")),
+    (BPTT_REVERSED, dict(forward_time=True)),
+    (OVERWRITTEN, dict(accumulate=False)),
+]
 
 SPECS = {
     "rnn_step_forward": Spec(
         name="rnn_step_forward",
-        args=("x", "prev_h", "Wx", "Wh", "b"),
+        args=STEP_ARGS,
         outputs=("next_h", None),
         make_inputs=step_inputs,
         cases=STEP_CASES,
-        reference=ref_step_forward,
-        mistakes=[
-            (
-                "the tanh is missing: next_h = tanh(x @ Wx + prev_h @ Wh + b).",
-                lambda x, prev_h, Wx, Wh, b, **_: {"next_h": x @ Wx + prev_h @ Wh + b},
-            ),
-            (
-                "the recurrent term prev_h @ Wh is missing.",
-                lambda x, prev_h, Wx, Wh, b, **_: {"next_h": np.tanh(x @ Wx + b)},
-            ),
-            (
-                "the bias b is missing.",
-                lambda x, prev_h, Wx, Wh, b, **_: {"next_h": np.tanh(x @ Wx + prev_h @ Wh)},
-            ),
-            (
-                "sigmoid instead of tanh.",
-                lambda x, prev_h, Wx, Wh, b, **_: {
-                    "next_h": 1 / (1 + np.exp(-(x @ Wx + prev_h @ Wh + b)))
-                },
-            ),
-        ],
+        reference=forward_reference(rnn.rnn_step_forward, STEP_ARGS, ("next_h", None)),
+        mistakes=mistakes(unpacked(wrong.step_forward), STEP_FORWARD_MISTAKES),
         errors=SHAPE_ERRORS,
     ),
     "rnn_step_backward": Spec(
         name="rnn_step_backward",
         args=("dnext_h", "cache"),
-        outputs=("dx", "dprev_h", "dWx", "dWh", "db"),
+        outputs=STEP_GRADS,
         make_inputs=step_inputs,
         cases=STEP_CASES,
-        reference=ref_step_backward,
+        reference=backward_reference(
+            rnn.rnn_step_forward, rnn.rnn_step_backward, STEP_ARGS, ("dnext_h",), STEP_GRADS
+        ),
         forward="rnn_step_forward",
-        forward_args=("x", "prev_h", "Wx", "Wh", "b"),
+        forward_args=STEP_ARGS,
         upstream="dnext_h",
-        wrt=_STEP_WRT,
-        mistakes=[
-            (MEAN, lambda **k: _step_bwd_variant(**k, scale=1 / k["x"].shape[0])),
-            (WRONG_DERIV, lambda **k: _step_bwd_variant(**k, deriv="a")),
-            (TANH_TWICE, lambda **k: _step_bwd_variant(**k, deriv="tanh_h")),
-            (NO_DERIV, lambda **k: _step_bwd_variant(**k, deriv="none")),
-        ],
+        mistakes=mistakes(unpacked(wrong.step_backward), STEP_BACKWARD_MISTAKES),
         errors=SHAPE_ERRORS,
     ),
     "rnn_forward": Spec(
         name="rnn_forward",
-        args=("x", "h0", "Wx", "Wh", "b"),
+        args=SEQ_ARGS,
         outputs=("h", None),
         make_inputs=seq_inputs,
         cases=SEQ_CASES,
-        reference=ref_forward,
-        mistakes=sequence_forward_mistakes(lambda k, **how: _forward_variant(**_fwd(k), **how)),
+        reference=forward_reference(rnn.rnn_forward, SEQ_ARGS, ("h", None)),
+        mistakes=mistakes(unpacked(wrong.forward), SEQUENCE_FORWARD),
         errors=SHAPE_ERRORS,
     ),
     "rnn_backward": Spec(
         name="rnn_backward",
         args=("dh", "cache"),
-        outputs=("dx", "dh0", "dWx", "dWh", "db"),
+        outputs=SEQ_GRADS,
         make_inputs=seq_inputs,
         cases=SEQ_CASES,
-        reference=ref_backward,
+        reference=backward_reference(
+            rnn.rnn_forward, rnn.rnn_backward, SEQ_ARGS, ("dh",), SEQ_GRADS
+        ),
         forward="rnn_forward",
-        forward_args=("x", "h0", "Wx", "Wh", "b"),
+        forward_args=SEQ_ARGS,
         upstream="dh",
-        wrt=_SEQ_WRT,
-        mistakes=[
-            (
-                "missing recurrent gradient: at each step add the gradient flowing back from step "
-                "t+1 (dprev_h) to dh[:, t] before the tanh derivative.",
-                lambda **k: _bptt_variant(**k, recurrent=False),
-            ),
-            (MEAN, lambda **k: _bptt_variant(**k, scale=1 / k["x"].shape[0])),
-            (WRONG_DERIV, lambda **k: _bptt_variant(**k, deriv="a")),
-            (BPTT_REVERSED, lambda **k: _bptt_variant(**k, forward_time=True)),
-            (
-                "the weight gradients are overwritten at each step: accumulate them over time "
-                "(dWx += ..., dWh += ..., db += ...).",
-                lambda **k: _bptt_variant(**k, accumulate=False),
-            ),
-        ],
+        mistakes=mistakes(unpacked(wrong.backward), BACKWARD_MISTAKES),
         errors=SHAPE_ERRORS,
     ),
 }
-
-
-def _fwd(k):
-    return {n: k[n] for n in ("x", "h0", "Wx", "Wh", "b")}

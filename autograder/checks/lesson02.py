@@ -5,17 +5,17 @@ The lesson gives the student :func:`rnnref.rnn.rnn_forward` (lesson 01's answer 
 this lesson's), so the cache is ``(x, h0, Wx, Wh, h)``. The judge obtains it by calling the
 notebook's ``rnn_forward`` in the worker, like any forward; ``SPECS["rnn_forward"]`` (lesson
 01's spec, not graded here) only tells the engine where the cache sits in its outputs.
-The truncation length ``k`` travels as a NumPy integer scalar (it has ``.copy()`` and
-``np.save`` like the arrays); :func:`truncated_adapter` hands the student a Python int. The
-worker imports this module for that adapter, so the answer key (``rnnref.gradflow``) is only
-imported inside the reference functions.
+The truncation length ``k`` travels as a NumPy integer scalar; the adapter
+:func:`autograder.checks.adapters.gradflow.truncated_adapter` hands the student a Python int.
 """
 
 import numpy as np
 
 from autograder.checks import lesson01
+from autograder.checks._messages import MEAN
+from autograder.checks.adapters import gradflow as adapters
 from autograder.checks.spec import Spec
-from rnnref import rnn
+from rnnref import gradflow, rnn
 
 BLOCKED = ("rnnref.gradflow",)  # the answer key of this lesson; unavailable inside the worker
 
@@ -44,15 +44,6 @@ def truncated_inputs(rng, N, T, D, H, k, radius=0.9):
     }
 
 
-def truncated_adapter(fn):
-    """Worker side: ``(dh, cache, k as a NumPy integer)`` -> ``fn(dh, cache, int(k))``."""
-
-    def call(dh, cache, k):
-        return fn(dh, cache, int(k))
-
-    return call
-
-
 NORMS_CASES = [
     dict(N=3, T=6, D=4, H=5),
     dict(N=1, T=1, D=3, H=2),
@@ -73,25 +64,19 @@ TRUNC_CASES = [
 
 
 # ----- references (judge side) -------------------------------------------------------------
-def _gradflow():
-    from rnnref import gradflow  # imported here: lesson02 itself must stay importable anywhere
-
-    return gradflow
-
-
 def _cache(x, h0, Wx, Wh, b):
     return rnn.rnn_forward(x, h0, Wx, Wh, b)[1]
 
 
 def ref_norms(x, h0, Wx, Wh, b, dh_last, **_):
-    return {"norms": _gradflow().gradient_norms_through_time(dh_last, _cache(x, h0, Wx, Wh, b))}
+    return {"norms": gradflow.gradient_norms_through_time(dh_last, _cache(x, h0, Wx, Wh, b))}
 
 
 _OUT = ("dx", "dh0", "dWx", "dWh", "db")
 
 
 def ref_truncated(x, h0, Wx, Wh, b, dh, k, **_):
-    out = _gradflow().truncated_rnn_backward(dh, _cache(x, h0, Wx, Wh, b), int(k))
+    out = gradflow.truncated_rnn_backward(dh, _cache(x, h0, Wx, Wh, b), int(k))
     return dict(zip(_OUT, out, strict=True))
 
 
@@ -214,7 +199,7 @@ SPECS = {
     "truncated_rnn_backward": Spec(
         name="truncated_rnn_backward",
         args=("dh", "cache", "k"),
-        adapter=truncated_adapter,
+        adapter=adapters.truncated_adapter,
         outputs=_OUT,
         make_inputs=truncated_inputs,
         cases=TRUNC_CASES,
@@ -259,7 +244,7 @@ SPECS = {
                 "step 0 lands in dh0.",
                 lambda **kw: _truncated_variant(**kw, dh0_mode="none"),
             ),
-            (lesson01.MEAN, lambda **kw: _scaled(kw)),
+            (MEAN, lambda **kw: _scaled(kw)),
             (lesson01.WRONG_DERIV, lambda **kw: _wrong_deriv(kw)),
         ],
         errors=ERRORS,

@@ -1,115 +1,22 @@
 """Hidden checks of lesson 03 (gradient clipping): ``clip_by_value``, ``clip_by_global_norm``
 and ``clip_norm_range``.
 
-Dictionaries in and out: the engine exchanges flat float arrays with the worker, so the specs
-send the three gradient arrays ``Wx, Wh, b`` (and the thresholds as 0-d arrays), and the
-adapters below (``Spec.adapter``, run in the worker) build the ``grads`` dict, call the
-student's function with Python floats, and hand back the returned dict as a tuple in the key
-order (``total_norm`` as a 0-d float64 array). They also enforce the contract "a new dict of
-new arrays, inputs untouched" beyond what the engine's snapshot sees: a returned dict that IS
-the input dict, returned arrays sharing memory with the inputs, or entries of the input dict
-replaced, added or removed. (Arrays modified in place are caught by the engine's snapshot.)
+Dictionaries in and out: the specs send the three gradient arrays ``Wx, Wh, b`` (and the
+thresholds as 0-d arrays) through the adapters of :mod:`autograder.checks.adapters.clipping`,
+which also refuse results that share the input dict or arrays. (Arrays modified in place are
+caught by the engine's snapshot.)
 
 The keys are the same for every case (``Wx``, ``Wh``, ``b``), so outputs are named
-``clipped['Wx']`` etc.; shapes, scales and thresholds vary. The reference
-(``rnnref.clipping``) is imported lazily, inside the reference functions: the worker imports
-this module for the adapters while the reference is blocked there.
+``clipped['Wx']`` etc.; shapes, scales and thresholds vary.
 """
-
-import numbers
 
 import numpy as np
 
+from autograder.checks.adapters.clipping import KEYS, global_adapter, range_adapter, value_adapter
 from autograder.checks.spec import Spec
+from rnnref import clipping
 
 BLOCKED = ("rnnref.clipping",)  # the answer key of this lesson; unavailable inside the worker
-KEYS = ("Wx", "Wh", "b")
-
-
-class ReturnedInputError(Exception):
-    """A clipping function handed back (part of) its input, or changed the input dict."""
-
-
-# ----- worker-side adapters (NumPy only) ---------------------------------------------------
-def _check_new(name, out, g):
-    if isinstance(out, np.ndarray) and isinstance(g, np.ndarray) and np.shares_memory(out, g):
-        raise ReturnedInputError(
-            f"{name} is the input array itself (or a view of it). Return a new array "
-            f"(g.copy(), or g * scale), also when nothing is clipped"
-        )
-
-
-def _flatten(clipped, grads, before):
-    if clipped is grads:
-        raise ReturnedInputError(
-            "the returned dict is the input dict `grads` itself. Return a NEW dict of new "
-            "arrays, also when nothing is clipped (e.g. {name: g.copy() for ...}): a caller "
-            "that changes the result must not change its gradients"
-        )
-    if list(grads) != list(before) or any(grads[k] is not before[k] for k in before):
-        raise ReturnedInputError(
-            "the input dict `grads` was changed (an entry replaced, added or removed): "
-            "build a new dict for the result and leave `grads` as it was"
-        )
-    if not isinstance(clipped, dict):
-        raise ReturnedInputError(
-            f"expected a dict name -> clipped array, got a {type(clipped).__name__}"
-        )
-    if set(clipped) != set(grads):
-        raise ReturnedInputError(
-            f"the returned dict has the keys {sorted(map(str, clipped))}; expected the keys "
-            f"of grads, {sorted(map(str, grads))}"
-        )
-    for k in KEYS:
-        _check_new(f"clipped[{k!r}]", clipped[k], grads[k])
-    return tuple(clipped[k] for k in KEYS)
-
-
-def _number(total_norm):
-    if isinstance(total_norm, numbers.Real | np.floating | np.integer):
-        return np.asarray(total_norm, dtype=np.float64)
-    if isinstance(total_norm, np.ndarray) and total_norm.size == 1:
-        return np.asarray(total_norm, dtype=np.float64).reshape(())
-    return total_norm  # the engine reports what it is
-
-
-def value_adapter(fn):
-    """``(Wx, Wh, b, clip_value)`` -> ``fn(grads, float)`` -> ``(clipped[Wx], ..[Wh], ..[b])``."""
-
-    def call(Wx, Wh, b, threshold):
-        grads = dict(zip(KEYS, (Wx, Wh, b), strict=True))
-        before = dict(grads)
-        return _flatten(fn(grads, float(threshold)), grads, before)
-
-    return call
-
-
-def global_adapter(fn):
-    """Like :func:`value_adapter`, for ``fn`` returning ``(clipped, total_norm)``."""
-
-    def call(Wx, Wh, b, threshold):
-        grads = dict(zip(KEYS, (Wx, Wh, b), strict=True))
-        before = dict(grads)
-        out = fn(grads, float(threshold))
-        if type(out) is not tuple or len(out) != 2:
-            got = f"a tuple of {len(out)}" if type(out) is tuple else f"a {type(out).__name__}"
-            raise ReturnedInputError(
-                f"clip_by_global_norm must return the tuple (clipped, total_norm); got {got}"
-            )
-        return (*_flatten(out[0], grads, before), _number(out[1]))
-
-    return call
-
-
-def range_adapter(fn):
-    """``(g, low, high)`` -> ``fn(g, float, float)``, refusing the input array as result."""
-
-    def call(g, low, high):
-        out = fn(g, float(low), float(high))
-        _check_new("the result", out, g)
-        return out
-
-    return call
 
 
 # ----- inputs -------------------------------------------------------------------------------
@@ -126,16 +33,10 @@ def value_inputs(rng, D, H, scale, c, edge=None):
     return {**grads, "clip_value": np.array(c, dtype=np.float64)}
 
 
-def _ref_global_norm(grads):
-    from rnnref import clipping
-
-    return clipping.global_norm(grads)
-
-
 def global_inputs(rng, D, H, scale, max_norm=None, edge=None):
     grads = _grads(rng, D, H, scale)
     if edge == "max_norm equals the norm":
-        max_norm = _ref_global_norm(grads)
+        max_norm = clipping.global_norm(grads)
     return {**grads, "max_norm": np.array(max_norm, dtype=np.float64)}
 
 
@@ -188,21 +89,15 @@ def _grads_of(kw):
 
 
 def ref_value(**kw):
-    from rnnref import clipping
-
     return _named(clipping.clip_by_value(_grads_of(kw), float(kw["clip_value"])))
 
 
 def ref_global(**kw):
-    from rnnref import clipping
-
     clipped, total = clipping.clip_by_global_norm(_grads_of(kw), float(kw["max_norm"]))
     return {**_named(clipped), "total_norm": np.asarray(total, dtype=np.float64)}
 
 
 def ref_range(g, low, high, **_):
-    from rnnref import clipping
-
     return {"clipped": clipping.clip_norm_range(g, float(low), float(high))}
 
 

@@ -4,24 +4,31 @@
     c_t = f * c_{t-1} + i * g;    h_t = o * tanh(c_t);    lstm_forward starts from c0 = 0
 
 Each spec names the reference (:mod:`rnnref.lstm`), the seeded input shapes (N = 1, T = 1 and
-D != H included) and the known mistakes as wrong variants computed here, in the judge.
+D != H included) and the known mistakes as ``(message, knobs)`` tables of the wrong variants
+of :mod:`autograder.checks.variants.lstm` (computed in the judge).
 
 The numerical check of ``lstm_step_backward`` differentiates both outputs of the student's
 forward, ``<next_h, dnext_h> + <next_c, dnext_c>``, with nonzero upstream gradients for both.
 """
 
-import numpy as np
-
-from autograder.checks._inputs import SEQ_CASES
-from autograder.checks._messages import BPTT_REVERSED, GENERIC_ERRORS, MEAN
-from autograder.checks.spec import Spec
+from autograder.checks._inputs import SEQ_ARGS, SEQ_CASES
+from autograder.checks._messages import (
+    BPTT_REVERSED,
+    GENERIC_ERRORS,
+    MEAN,
+    OVERWRITTEN,
+    RECURRENT,
+    TIME_REVERSED,
+)
+from autograder.checks._references import backward_reference, forward_reference
+from autograder.checks.spec import Spec, gradients, mistakes, unpacked
+from autograder.checks.variants import lstm as wrong
 from rnnref import lstm
 
 BLOCKED = ("rnnref.lstm",)  # the answer key of this lesson; unavailable inside the worker
 
-
-def _sigmoid(a):
-    return 1.0 / (1.0 + np.exp(-a))
+STEP_ARGS = ("x", "prev_h", "prev_c", "Wx", "Wh", "b")
+STEP_GRADS, SEQ_GRADS = gradients(STEP_ARGS), gradients(SEQ_ARGS)
 
 
 def _params(rng, D, H):
@@ -64,144 +71,6 @@ STEP_CASES = [
 ]
 
 
-# ----- references (judge side) -------------------------------------------------------------
-def ref_step_forward(x, prev_h, prev_c, Wx, Wh, b, **_):
-    next_h, next_c, _ = lstm.lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b)
-    return {"next_h": next_h, "next_c": next_c}
-
-
-def ref_step_backward(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c, **_):
-    _, _, cache = lstm.lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b)
-    names = ("dx", "dprev_h", "dprev_c", "dWx", "dWh", "db")
-    return dict(zip(names, lstm.lstm_step_backward(dnext_h, dnext_c, cache), strict=True))
-
-
-def ref_forward(x, h0, Wx, Wh, b, **_):
-    return {"h": lstm.lstm_forward(x, h0, Wx, Wh, b)[0]}
-
-
-def ref_backward(x, h0, Wx, Wh, b, dh, **_):
-    _, cache = lstm.lstm_forward(x, h0, Wx, Wh, b)
-    names = ("dx", "dh0", "dWx", "dWh", "db")
-    return dict(zip(names, lstm.lstm_backward(dh, cache), strict=True))
-
-
-# ----- known mistakes: one plain step with knobs ------------------------------------------
-def _step(x, h, c, Wx, Wh, b, order="ifog", cell="sum", read="tanh_c"):
-    """A forward step; ``order`` names the gate each fused block is (wrongly) taken to be."""
-    H = h.shape[1]
-    a = x @ Wx + h @ Wh + b
-    blocks = dict(zip(order, (a[:, k * H : (k + 1) * H] for k in range(4)), strict=True))
-    i, f, o = _sigmoid(blocks["i"]), _sigmoid(blocks["f"]), _sigmoid(blocks["o"])
-    g = _sigmoid(blocks["g"]) if cell == "sigmoid_g" else np.tanh(blocks["g"])
-    s = f * c + i * g
-    next_c = {"sum": s, "sigmoid_g": s, "squashed": _sigmoid(s), "no_forget": i * g}[cell]
-    read_out = {"tanh_c": np.tanh(next_c), "c": next_c, "prev_c": np.tanh(c)}[read]
-    return o * read_out, next_c, (x, h, c, i, f, o, g, next_c)
-
-
-def _step_back(
-    dnext_h,
-    dnext_c,
-    st,
-    Wx,
-    Wh,
-    use_dnext_c=True,
-    h_to_c=True,
-    deriv="tanh_c",
-    prev_c_grad="dc_f",
-    da_order="ifog",
-    scale=1.0,
-):
-    x, h, c, i, f, o, g, next_c = st
-    tc = np.tanh(next_c)
-    local = {"tanh_c": 1 - tc**2, "c": 1 - next_c**2}[deriv]
-    dc = (dnext_c if use_dnext_c else 0) + (dnext_h * o * local if h_to_c else 0)
-    do = dnext_h * (tc if deriv == "tanh_c" else next_c)
-    grads = {
-        "i": dc * g * i * (1 - i),
-        "f": dc * c * f * (1 - f),
-        "o": do * o * (1 - o),
-        "g": dc * i * (1 - g**2),
-    }
-    da = np.concatenate([grads[k] for k in da_order], axis=1)
-    dprev_c = {"dc_f": dc * f, "dc": dc, "dnext_c_f": dnext_c * f}[prev_c_grad]
-    return {
-        "dx": da @ Wx.T,
-        "dprev_h": da @ Wh.T,
-        "dprev_c": dprev_c,
-        "dWx": scale * (x.T @ da),
-        "dWh": scale * (h.T @ da),
-        "db": scale * da.sum(axis=0),
-    }
-
-
-def _step_fwd_variant(x, prev_h, prev_c, Wx, Wh, b, dnext_h=None, dnext_c=None, **kw):
-    next_h, next_c, _ = _step(x, prev_h, prev_c, Wx, Wh, b, **kw)
-    return {"next_h": next_h, "next_c": next_c}
-
-
-def _step_bwd_variant(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c, **kw):
-    _, _, st = _step(x, prev_h, prev_c, Wx, Wh, b)
-    return _step_back(dnext_h, dnext_c, st, Wx, Wh, **kw)
-
-
-def _forward_variant(x, h0, Wx, Wh, b, reverse=False, zero_h0=False, c0_is_h0=False, **kw):
-    N, T, _ = x.shape
-    H = h0.shape[1]
-    out = np.zeros((N, T, H))
-    h = np.zeros_like(h0) if zero_h0 else h0
-    c = h0 if c0_is_h0 else np.zeros_like(h0)
-    for t in reversed(range(T)) if reverse else range(T):
-        h, c, _ = _step(x[:, t], h, c, Wx, Wh, b, **kw)
-        out[:, t] = h
-    return {"h": out}
-
-
-def _bptt_variant(
-    x,
-    h0,
-    Wx,
-    Wh,
-    b,
-    dh,
-    carry_h=True,
-    carry_c=True,
-    forward_time=False,
-    accumulate=True,
-    scale=1.0,
-    **kw,
-):
-    N, T, _ = x.shape
-    h, c, states = h0, np.zeros_like(h0), []
-    for t in range(T):
-        h, c, st = _step(x[:, t], h, c, Wx, Wh, b)
-        states.append(st)
-    dx = np.zeros_like(x)
-    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
-    dprev_h, dprev_c = np.zeros_like(h0), np.zeros_like(h0)
-    for t in range(T) if forward_time else reversed(range(T)):
-        g = _step_back(
-            dh[:, t] + (dprev_h if carry_h else 0),
-            dprev_c if carry_c else np.zeros_like(h0),
-            states[t],
-            Wx,
-            Wh,
-            scale=scale,
-            **kw,
-        )
-        dx[:, t], dprev_h, dprev_c = g["dx"], g["dprev_h"], g["dprev_c"]
-        if accumulate:
-            dWx, dWh, db = dWx + g["dWx"], dWh + g["dWh"], db + g["db"]
-        else:
-            dWx, dWh, db = g["dWx"], g["dWh"], g["db"]
-    return {"dx": dx, "dh0": dprev_h, "dWx": dWx, "dWh": dWh, "db": db}
-
-
-def _fwd(k):
-    return {n: k[n] for n in ("x", "h0", "Wx", "Wh", "b")}
-
-
 # ----- messages -----------------------------------------------------------------------------
 GATE_ORDER = {
     "ifgo": "gate order i, f, g, o (PyTorch's and Keras's layout): this course fuses the gates "
@@ -241,164 +110,140 @@ SHAPE_ERRORS = [
 ]
 
 
-def _gate_order_mistakes(make):
-    def variant(order):
-        return lambda **k: make(k, order=order)
-
-    return [(GATE_ORDER[o], variant(o)) for o in GATE_ORDER]
-
-
-_STEP_FWD_MISTAKES = _gate_order_mistakes(lambda k, **kw: _step_fwd_variant(**k, **kw)) + [
-    (SQUASHED, lambda **k: _step_fwd_variant(**k, cell="squashed")),
+GATE_ORDER_MISTAKES = [(message, dict(order=order)) for order, message in GATE_ORDER.items()]
+STEP_FORWARD_MISTAKES = GATE_ORDER_MISTAKES + [
+    (SQUASHED, dict(cell="squashed")),
     (
         "the tanh is missing from the read-out: next_h = o * tanh(next_c), not o * next_c.",
-        lambda **k: _step_fwd_variant(**k, read="c"),
+        dict(read="c"),
     ),
     (
         "next_h reads the OLD cell: next_h = o * tanh(next_c), with the cell just updated.",
-        lambda **k: _step_fwd_variant(**k, read="prev_c"),
+        dict(read="prev_c"),
     ),
     (
         "the forget path is missing: next_c = f * prev_c + i * g keeps part of the old cell.",
-        lambda **k: _step_fwd_variant(**k, cell="no_forget"),
+        dict(cell="no_forget"),
     ),
     (
         "the candidate g uses a sigmoid: g = tanh(a[:, 3H:]); only i, f and o are sigmoids.",
-        lambda **k: _step_fwd_variant(**k, cell="sigmoid_g"),
+        dict(cell="sigmoid_g"),
     ),
 ]
+STEP_BACKWARD_MISTAKES = [
+    (
+        "dnext_c is ignored: the cell's total gradient is dc = dnext_c + "
+        "dnext_h * o * (1 - tanh(next_c)**2); the cell reaches the loss through the "
+        "next step as well as through next_h.",
+        dict(use_dnext_c=False),
+    ),
+    (
+        "the path through next_h is missing from the cell's gradient: dc = dnext_c + "
+        "dnext_h * o * (1 - tanh(next_c)**2).",
+        dict(h_to_c=False),
+    ),
+    (
+        "dprev_c misses the forget gate: next_c = f * prev_c + ..., so "
+        "dprev_c = dc * f (the additive highway).",
+        dict(prev_c_grad="dc"),
+    ),
+    (
+        "dprev_c uses only dnext_c: it is dc * f with dc the TOTAL cell gradient "
+        "(dnext_c plus the part through next_h).",
+        dict(prev_c_grad="dnext_c_f"),
+    ),
+    (C_NOT_TANH, dict(deriv="c")),
+    (DA_ORDER, dict(da_order="ifgo")),
+    (MEAN, dict(mean=True)),
+]
+FORWARD_MISTAKES = GATE_ORDER_MISTAKES + [
+    (SQUASHED, dict(cell="squashed")),
+    (
+        "the tanh is missing from the read-out: h_t = o * tanh(c_t), not o * c_t.",
+        dict(read="c"),
+    ),
+    (TIME_REVERSED, dict(reverse=True)),
+    ("h0 is ignored: the first step's previous hidden state is h0.", dict(zero_h0=True)),
+    (
+        "the cell starts from h0: lstm_forward starts from c0 = 0 (zeros of shape "
+        "(N, H)), the hidden state from h0.",
+        dict(c0_is_h0=True),
+    ),
+    (
+        "the cell state is not carried from step to step: pass next_c of step t as "
+        "prev_c of step t+1.",
+        dict(cell="no_forget"),
+    ),
+]
+BACKWARD_MISTAKES = [
+    (
+        "the cell gradient from the next step is dropped: carry dprev_c of step t+1 "
+        "into step t as its dnext_c (it starts at zero after the last step).",
+        dict(carry_c=False),
+    ),
+    (RECURRENT + ".", dict(carry_h=False)),
+    ("dprev_c misses the forget gate: dprev_c = dc * f.", dict(prev_c_grad="dc")),
+    (C_NOT_TANH, dict(deriv="c")),
+    (MEAN, dict(mean=True)),
+    (BPTT_REVERSED, dict(forward_time=True)),
+    (OVERWRITTEN, dict(accumulate=False)),
+]
 
-_STEP_WRT = {
-    "dx": "x",
-    "dprev_h": "prev_h",
-    "dprev_c": "prev_c",
-    "dWx": "Wx",
-    "dWh": "Wh",
-    "db": "b",
-}
-_SEQ_WRT = {"dx": "x", "dh0": "h0", "dWx": "Wx", "dWh": "Wh", "db": "b"}
 
 SPECS = {
     "lstm_step_forward": Spec(
         name="lstm_step_forward",
-        args=("x", "prev_h", "prev_c", "Wx", "Wh", "b"),
+        args=STEP_ARGS,
         outputs=("next_h", "next_c", None),
         make_inputs=step_inputs,
         cases=STEP_CASES,
-        reference=ref_step_forward,
-        mistakes=_STEP_FWD_MISTAKES,
+        reference=forward_reference(lstm.lstm_step_forward, STEP_ARGS, ("next_h", "next_c", None)),
+        mistakes=mistakes(unpacked(wrong.step_forward), STEP_FORWARD_MISTAKES),
         errors=SHAPE_ERRORS,
     ),
     "lstm_step_backward": Spec(
         name="lstm_step_backward",
         args=("dnext_h", "dnext_c", "cache"),
-        outputs=("dx", "dprev_h", "dprev_c", "dWx", "dWh", "db"),
+        outputs=STEP_GRADS,
         make_inputs=step_inputs,
         cases=STEP_CASES,
-        reference=ref_step_backward,
+        reference=backward_reference(
+            lstm.lstm_step_forward,
+            lstm.lstm_step_backward,
+            STEP_ARGS,
+            ("dnext_h", "dnext_c"),
+            STEP_GRADS,
+        ),
         forward="lstm_step_forward",
-        forward_args=("x", "prev_h", "prev_c", "Wx", "Wh", "b"),
+        forward_args=STEP_ARGS,
         forward_out=(0, 1),
         upstream=("dnext_h", "dnext_c"),
-        wrt=_STEP_WRT,
-        mistakes=[
-            (
-                "dnext_c is ignored: the cell's total gradient is dc = dnext_c + "
-                "dnext_h * o * (1 - tanh(next_c)**2); the cell reaches the loss through the "
-                "next step as well as through next_h.",
-                lambda **k: _step_bwd_variant(**k, use_dnext_c=False),
-            ),
-            (
-                "the path through next_h is missing from the cell's gradient: dc = dnext_c + "
-                "dnext_h * o * (1 - tanh(next_c)**2).",
-                lambda **k: _step_bwd_variant(**k, h_to_c=False),
-            ),
-            (
-                "dprev_c misses the forget gate: next_c = f * prev_c + ..., so "
-                "dprev_c = dc * f (the additive highway).",
-                lambda **k: _step_bwd_variant(**k, prev_c_grad="dc"),
-            ),
-            (
-                "dprev_c uses only dnext_c: it is dc * f with dc the TOTAL cell gradient "
-                "(dnext_c plus the part through next_h).",
-                lambda **k: _step_bwd_variant(**k, prev_c_grad="dnext_c_f"),
-            ),
-            (C_NOT_TANH, lambda **k: _step_bwd_variant(**k, deriv="c")),
-            (DA_ORDER, lambda **k: _step_bwd_variant(**k, da_order="ifgo")),
-            (MEAN, lambda **k: _step_bwd_variant(**k, scale=1 / k["x"].shape[0])),
-        ],
+        mistakes=mistakes(unpacked(wrong.step_backward), STEP_BACKWARD_MISTAKES),
         errors=SHAPE_ERRORS,
     ),
     "lstm_forward": Spec(
         name="lstm_forward",
-        args=("x", "h0", "Wx", "Wh", "b"),
+        args=SEQ_ARGS,
         outputs=("h", None),
         make_inputs=seq_inputs,
         cases=SEQ_CASES,
-        reference=ref_forward,
-        mistakes=_gate_order_mistakes(lambda k, **kw: _forward_variant(**_fwd(k), **kw))
-        + [
-            (SQUASHED, lambda **k: _forward_variant(**_fwd(k), cell="squashed")),
-            (
-                "the tanh is missing from the read-out: h_t = o * tanh(c_t), not o * c_t.",
-                lambda **k: _forward_variant(**_fwd(k), read="c"),
-            ),
-            (
-                "time order reversed: step t = 0 comes first and feeds step 1.",
-                lambda **k: _forward_variant(**_fwd(k), reverse=True),
-            ),
-            (
-                "h0 is ignored: the first step's previous hidden state is h0.",
-                lambda **k: _forward_variant(**_fwd(k), zero_h0=True),
-            ),
-            (
-                "the cell starts from h0: lstm_forward starts from c0 = 0 (zeros of shape "
-                "(N, H)), the hidden state from h0.",
-                lambda **k: _forward_variant(**_fwd(k), c0_is_h0=True),
-            ),
-            (
-                "the cell state is not carried from step to step: pass next_c of step t as "
-                "prev_c of step t+1.",
-                lambda **k: _forward_variant(**_fwd(k), cell="no_forget"),
-            ),
-        ],
+        reference=forward_reference(lstm.lstm_forward, SEQ_ARGS, ("h", None)),
+        mistakes=mistakes(unpacked(wrong.forward), FORWARD_MISTAKES),
         errors=SHAPE_ERRORS,
     ),
     "lstm_backward": Spec(
         name="lstm_backward",
         args=("dh", "cache"),
-        outputs=("dx", "dh0", "dWx", "dWh", "db"),
+        outputs=SEQ_GRADS,
         make_inputs=seq_inputs,
         cases=SEQ_CASES,
-        reference=ref_backward,
+        reference=backward_reference(
+            lstm.lstm_forward, lstm.lstm_backward, SEQ_ARGS, ("dh",), SEQ_GRADS
+        ),
         forward="lstm_forward",
-        forward_args=("x", "h0", "Wx", "Wh", "b"),
+        forward_args=SEQ_ARGS,
         upstream="dh",
-        wrt=_SEQ_WRT,
-        mistakes=[
-            (
-                "the cell gradient from the next step is dropped: carry dprev_c of step t+1 "
-                "into step t as its dnext_c (it starts at zero after the last step).",
-                lambda **k: _bptt_variant(**k, carry_c=False),
-            ),
-            (
-                "missing recurrent gradient: at each step add the gradient flowing back from "
-                "step t+1 (dprev_h) to dh[:, t].",
-                lambda **k: _bptt_variant(**k, carry_h=False),
-            ),
-            (
-                "dprev_c misses the forget gate: dprev_c = dc * f.",
-                lambda **k: _bptt_variant(**k, prev_c_grad="dc"),
-            ),
-            (C_NOT_TANH, lambda **k: _bptt_variant(**k, deriv="c")),
-            (MEAN, lambda **k: _bptt_variant(**k, scale=1 / k["x"].shape[0])),
-            (BPTT_REVERSED, lambda **k: _bptt_variant(**k, forward_time=True)),
-            (
-                "the weight gradients are overwritten at each step: accumulate them over time "
-                "(dWx += ..., dWh += ..., db += ...).",
-                lambda **k: _bptt_variant(**k, accumulate=False),
-            ),
-        ],
+        mistakes=mistakes(unpacked(wrong.backward), BACKWARD_MISTAKES),
         errors=SHAPE_ERRORS,
     ),
 }

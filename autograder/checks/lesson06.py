@@ -2,7 +2,7 @@
 
 ``stacked_forward(x, h0, params, cell)`` takes a list of ``(Wx, Wh, b)`` tuples and a cell
 name, which the engine cannot send as flat arrays: the specs use the worker-side adapters of
-:mod:`autograder.checks._adapters` (parameters as ``Wx of layer 0, Wh of layer 0, ...``, the
+:mod:`autograder.checks.adapters.layers` (parameters as ``Wx of layer 0, Wh of layer 0, ...``, the
 cell as a code; layers above L are empty arrays). Cases mix the three cells, L = 1..3,
 N = 1, T = 1 and D != H, and D == H (where sharing weights or feeding x to every layer runs
 without a shape error, so that the mistake can be recognised from the numbers).
@@ -14,8 +14,10 @@ given to the student by the notebook; only ``rnnref.stacked`` (and its sibling
 
 import numpy as np
 
-from autograder.checks import _adapters
-from autograder.checks._adapters import CELLS, MAX_LAYERS
+from autograder.checks._inputs import GATES
+from autograder.checks._messages import CELL_NAME, NOT_DEFINED
+from autograder.checks.adapters import layers
+from autograder.checks.adapters.layers import CELLS, MAX_LAYERS
 from autograder.checks.spec import Spec
 from rnnref._cells import cell_functions
 from rnnref.stacked import stacked_backward, stacked_forward
@@ -26,7 +28,6 @@ PARAM_NAMES = tuple(
     f"{p} of layer {layer}" for layer in range(MAX_LAYERS) for p in ("Wx", "Wh", "b")
 )
 GRAD_NAMES = tuple("d" + n for n in PARAM_NAMES)
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
 def make_inputs(rng, N, T, D, H, L, cell):
@@ -62,7 +63,7 @@ CASES = [
 def _unpack(k):
     L = k["h0"].shape[0]
     params = [tuple(k[f"{p} of layer {layer}"] for p in ("Wx", "Wh", "b")) for layer in range(L)]
-    return k["x"], k["h0"], params, _adapters.cell_name(k["cell"])
+    return k["x"], k["h0"], params, layers.cell_name(k["cell"])
 
 
 def _flat_grads(dx, dh0, grads):
@@ -166,12 +167,8 @@ ERRORS = [
         "(layer l starts from h0[l]), the cache is yours to define, and stacked_backward "
         "returns (dx, dh0, grads).",
     ),
-    (
-        "KeyError",
-        "cell is one of 'rnn', 'lstm', 'gru': look the layer functions up in CELLS[cell] "
-        "and keep cell in the cache for the backward pass.",
-    ),
-    ("not defined", "a name is not defined: does your function use a variable of another cell?"),
+    ("KeyError", CELL_NAME),
+    ("not defined", NOT_DEFINED),
 ]
 
 _WRT = {"dx": "x", "dh0": "h0", **dict(zip(GRAD_NAMES, PARAM_NAMES, strict=True))}
@@ -185,7 +182,7 @@ SPECS = {
         make_inputs=make_inputs,
         cases=CASES,
         reference=ref_forward,
-        adapter=_adapters.stacked_forward,
+        adapter=layers.stacked_forward,
         mistakes=[
             (SHARED, lambda **k: _forward_variant(k, layer_params=lambda layer, L: 0)),
             (X_EVERY, lambda **k: _forward_variant(k, layer_input="x")),
@@ -216,7 +213,7 @@ SPECS = {
         make_inputs=make_inputs,
         cases=CASES,
         reference=ref_backward,
-        adapter=_adapters.stacked_backward,
+        adapter=layers.stacked_backward,
         forward="stacked_forward",
         forward_args=_FWD_ARGS,
         upstream="dh",

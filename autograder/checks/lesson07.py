@@ -2,7 +2,7 @@
 
 ``bidirectional_forward(x, h0_f, h0_b, params_f, params_b, cell)`` takes two ``(Wx, Wh, b)``
 tuples and a cell name: the specs use the worker-side adapters of
-:mod:`autograder.checks._adapters` (``Wx_f, Wh_f, b_f, Wx_b, Wh_b, b_b`` and a cell code;
+:mod:`autograder.checks.adapters.layers` (``Wx_f, Wh_f, b_f, Wx_b, Wh_b, b_b`` and a cell code;
 ``grads_f`` comes back as ``dWx_f, dWh_f, db_f``). Cases mix the three cells, N = 1, T = 1,
 D != H and D == H (where the two directions' parameters could be swapped without a shape
 error).
@@ -10,8 +10,10 @@ error).
 
 import numpy as np
 
-from autograder.checks import _adapters
-from autograder.checks._adapters import CELLS
+from autograder.checks._inputs import GATES
+from autograder.checks._messages import CELL_NAME, NOT_DEFINED
+from autograder.checks.adapters import layers
+from autograder.checks.adapters.layers import CELLS
 from autograder.checks.spec import Spec
 from rnnref._cells import cell_functions
 from rnnref.bidirectional import bidirectional_backward, bidirectional_forward
@@ -20,7 +22,6 @@ BLOCKED = ("rnnref.bidirectional", "rnnref.stacked")
 
 PARAMS = ("Wx_f", "Wh_f", "b_f", "Wx_b", "Wh_b", "b_b")
 GRADS = tuple("d" + p for p in PARAMS)
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
 def make_inputs(rng, N, T, D, H, cell):
@@ -56,7 +57,7 @@ def _unpack(k):
         k["h0_b"],
         (k["Wx_f"], k["Wh_f"], k["b_f"]),
         (k["Wx_b"], k["Wh_b"], k["b_b"]),
-        _adapters.cell_name(k["cell"]),
+        layers.cell_name(k["cell"]),
     )
 
 
@@ -161,12 +162,8 @@ ERRORS = [
         "params_f and params_b are (Wx, Wh, b) tuples; bidirectional_backward returns "
         "(dx, dh0_f, dh0_b, grads_f, grads_b) with grads_* (dWx, dWh, db) tuples.",
     ),
-    (
-        "KeyError",
-        "cell is one of 'rnn', 'lstm', 'gru': look the layer functions up in CELLS[cell] "
-        "and keep cell in the cache for the backward pass.",
-    ),
-    ("not defined", "a name is not defined: does your function use a variable of another cell?"),
+    ("KeyError", CELL_NAME),
+    ("not defined", NOT_DEFINED),
 ]
 
 _FWD_ARGS = ("x", "h0_f", "h0_b", "cell", *PARAMS)
@@ -180,7 +177,7 @@ SPECS = {
         make_inputs=make_inputs,
         cases=CASES,
         reference=ref_forward,
-        adapter=_adapters.bidirectional_forward,
+        adapter=layers.bidirectional_forward,
         mistakes=[
             (NOT_REALIGNED, lambda **k: _forward_variant(k, unreversed_out=True)),
             (NOT_REVERSED_IN, lambda **k: _forward_variant(k, unreversed_in=True)),
@@ -201,7 +198,7 @@ SPECS = {
         make_inputs=make_inputs,
         cases=CASES,
         reference=ref_backward,
-        adapter=_adapters.bidirectional_backward,
+        adapter=layers.bidirectional_backward,
         forward="bidirectional_forward",
         forward_args=_FWD_ARGS,
         upstream="dh",

@@ -1,7 +1,7 @@
 """Hidden checks of lesson 08 (capstone: surnames by country and first letter).
 
 Graded functions (the student's signatures; the engine reaches them through the worker-side
-adapters of :mod:`autograder.checks._capstone`, parameters as the arrays of ``PARAM_KEYS``):
+adapters of :mod:`autograder.checks.adapters.capstone`, parameters as the arrays of ``PARAM_KEYS``):
 
 * ``conditional_forward(params, x, countries) -> (scores, cache)``: equal to
   :func:`rnnref.charlm.conditional_forward` (one LSTM layer, no dropout);
@@ -22,8 +22,9 @@ student's trained parameters and the judge scores them with the reference.
 
 import numpy as np
 
-from autograder.checks import _capstone
-from autograder.checks._capstone import BAD_CHAR, GRAD_NAMES, NO_CHAR, PARAM_KEYS
+from autograder.checks._messages import NOT_DEFINED
+from autograder.checks.adapters import capstone
+from autograder.checks.adapters.capstone import BAD_CHAR, GRAD_NAMES, NO_CHAR, PARAM_KEYS
 from autograder.checks.spec import MetricSpec, Spec
 from rnnref import charlm, layers, lstm
 from rnnref.names.vocab import END_ID, PAD_ID, START_ID, Vocab
@@ -292,7 +293,7 @@ ERRORS = [
         "ids index rows of an embedding (E_char[x], E_country[countries], H0_0[countries]); "
         "x is (N, T) and countries is (N,).",
     ),
-    ("not defined", "a name is not defined: does your function use a variable of another cell?"),
+    ("not defined", NOT_DEFINED),
 ]
 SAMPLE_ERRORS = [
     (
@@ -373,7 +374,7 @@ SPECS = {
         make_inputs=seq_inputs,
         cases=SEQ_CASES,
         reference=ref_forward,
-        adapter=_capstone.conditional_forward,
+        adapter=capstone.conditional_forward,
         mistakes=[
             (CONCAT, _fwd_mistake(swap_concat=True)),
             (NO_H0, _fwd_mistake(no_h0=True)),
@@ -390,7 +391,7 @@ SPECS = {
         make_inputs=seq_inputs,
         cases=SEQ_CASES,
         reference=ref_loss,
-        adapter=_capstone.conditional_loss,
+        adapter=capstone.conditional_loss,
         # the loss is its own "forward": central differences of the student's loss value
         forward="conditional_loss",
         forward_args=_LOSS_ARGS,
@@ -430,7 +431,7 @@ SPECS = {
         make_inputs=sample_inputs,
         cases=SAMPLE_CASES,
         reference=ref_sample,
-        adapter=_capstone.sample_name,
+        adapter=capstone.sample_name,
         mistakes=[
             (
                 "<s> was not fed: the state before the forced first letter is the one after "
@@ -468,7 +469,7 @@ SPECS = {
     "trained_params": MetricSpec(
         name="trained_params",
         outputs=tuple(PARAM_KEYS),
-        adapter=_capstone.trained_params,
+        adapter=capstone.trained_params,
         evaluate=lambda got: evaluate_trained(got),
         errors=ERRORS,
     ),

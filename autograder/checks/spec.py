@@ -22,9 +22,14 @@ class Spec:
     reference: ``(**inputs) -> dict`` of expected outputs, computed in the judge.
     forward: for a backward, the student's forward function name, its ``forward_args``, the
         index of its output that ``upstream`` (an input name) is the gradient of, and
-        ``wrt``: gradient output name -> forward input name, for the numerical check.
+        ``wrt``: gradient output name -> forward input name, for the numerical check. By
+        default ``wrt`` is derived: every output ``"d" + a`` whose ``a`` is a forward input
+        (``dx -> x``, ``dprev_h -> prev_h``, ``dWx of layer 0 -> Wx of layer 0``), in the
+        order of the outputs.
     mistakes: ``(message, variant)`` pairs; ``variant(**inputs) -> dict`` computes a known
-        wrong answer. A failing output that matches a variant gets that message.
+        wrong answer. A failing output that matches a variant gets that message. Lessons
+        write them as data, ``(message, knobs)`` rows of one variant function with knobs
+        (see :func:`mistakes`).
     errors: ``(substring, message)`` pairs matched against exceptions the student code raises.
     tol: largest accepted ``max|yours - expected| / max|expected|``.
     adapter: for functions whose arguments or results are not flat arrays (lists of
@@ -45,7 +50,7 @@ class Spec:
     forward_args: tuple = ()
     forward_out: int | tuple = 0
     upstream: str | None = None
-    wrt: dict = field(default_factory=dict)
+    wrt: dict | None = None
     mistakes: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     tol: float = 1e-6
@@ -53,6 +58,12 @@ class Spec:
     gradcheck_cases: int = 2
     seed: int = 0
     adapter: Callable | None = None
+
+    def __post_init__(self):
+        if self.wrt is None:
+            grads = [o for o in self.outputs if o and o.startswith("d")]
+            derived = {g: g[1:] for g in grads if g[1:] in self.forward_args}
+            object.__setattr__(self, "wrt", derived)  # frozen: set once, here
 
     @property
     def forward_outs(self):
@@ -63,6 +74,26 @@ class Spec:
     def upstreams(self):
         """Input names of the upstream gradients, one per entry of ``forward_outs``."""
         return self.upstream if isinstance(self.upstream, tuple) else (self.upstream,)
+
+
+def gradients(args):
+    """The names of the gradients of ``args``: ``("x", "prev_h") -> ("dx", "dprev_h")``."""
+    return tuple("d" + a for a in args)
+
+
+def mistakes(variant, table):
+    """A spec's ``mistakes`` from data: ``table`` holds ``(message, knobs)`` rows, and the
+    wrong answer of a row is ``variant(inputs, **knobs)`` (``inputs`` the case's dict)."""
+    return [(message, _turned(variant, knobs)) for message, knobs in table]
+
+
+def _turned(variant, knobs):
+    return lambda **inputs: variant(inputs, **knobs)
+
+
+def unpacked(variant):
+    """``variant(**inputs, **knobs)`` as the ``variant(inputs, **knobs)`` of :func:`mistakes`."""
+    return lambda inputs, **knobs: variant(**inputs, **knobs)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,8 @@
-"""Worker-side adapters of lesson 08 (the names capstone); see :mod:`autograder.checks.lesson08`.
+"""Adapters of lesson 08 (the names capstone); the convention is the package's.
 
 The capstone's graded functions take a parameter dict, integer ids, a vocabulary and a random
-Generator, and return a dict of gradients or a string: the judge and the worker exchange flat
-float arrays only. These adapters map between the two. Like :mod:`autograder.checks._adapters`
-they run in the worker, so they import NumPy and the (unblocked) vocabulary class only, never
-``rnnref.charlm`` (the answer key) nor the lesson module.
+Generator, and return a dict of gradients or a string. Besides NumPy these adapters import
+only the (unblocked) vocabulary class, never ``rnnref.charlm`` (the answer key).
 
 Conventions shared with ``lesson08.py``:
 
@@ -17,6 +15,8 @@ Conventions shared with ``lesson08.py``:
 
 import numpy as np
 
+from autograder.checks.adapters import results
+
 PARAM_KEYS = ("E_char", "E_country", "H0_0", "Wx_0", "Wh_0", "b_0", "W_out", "b_out")
 GRAD_NAMES = tuple("d" + k for k in PARAM_KEYS)
 NO_CHAR, BAD_CHAR = -1.0, -2.0
@@ -28,13 +28,6 @@ def params_of(flat):
 
 def _ids(a):
     return np.asarray(a).astype(np.int64)
-
-
-def _results(name, out, names):
-    if type(out) is not tuple or len(out) != len(names):
-        got = f"a tuple of {len(out)}" if type(out) is tuple else f"a {type(out).__name__}"
-        raise ValueError(f"{name} must return the tuple ({', '.join(names)}); it returned {got}")
-    return out
 
 
 def _grads(name, grads):
@@ -69,7 +62,7 @@ def conditional_loss(fn):
     def call(*args):
         *flat, x, y, mask, countries = args
         out = fn(params_of(flat), _ids(x), _ids(y), np.asarray(mask) != 0, _ids(countries))
-        loss, grads = _results("conditional_loss", out, ("loss", "grads"))
+        loss, grads = results("conditional_loss", out, ("loss", "grads"))
         return (np.asarray(loss, dtype=np.float64), None, *_grads("conditional_loss", grads))
 
     return call

@@ -1,12 +1,7 @@
-"""Worker-side adapters for graded functions whose arguments are not flat arrays.
+"""Adapters of lessons 06 (stacked) and 07 (bidirectional); the convention is the package's.
 
-The judge and the worker exchange flat float arrays only. Lessons 06 (stacked) and 07
-(bidirectional) take lists of ``(Wx, Wh, b)`` tuples and a cell name, and return nested
-gradients; their specs name one of these adapters (``Spec.adapter``). The worker imports this
-module when it unpickles a request, so it uses NumPy only: never ``rnnref`` (whose lesson
-modules are blocked while grading) nor the lesson modules (which import them).
-
-Conventions shared with ``lesson06.py`` and ``lesson07.py``:
+Their graded functions take lists of ``(Wx, Wh, b)`` tuples and a cell name, and return
+nested gradients. Conventions shared with ``lesson06.py`` and ``lesson07.py``:
 
 * the cell travels as a 0-d float array holding its index in :data:`CELLS`;
 * stacked parameters travel as ``3 * MAX_LAYERS`` arrays ``Wx, Wh, b`` of layer 0, 1, ...;
@@ -15,6 +10,8 @@ Conventions shared with ``lesson06.py`` and ``lesson07.py``:
 """
 
 import numpy as np
+
+from autograder.checks.adapters import results
 
 CELLS = ("rnn", "lstm", "gru")
 MAX_LAYERS = 3
@@ -30,13 +27,6 @@ def _triple(what, g, names):
         got = type(g).__name__ + (f" of length {len(g)}" if isinstance(g, tuple | list) else "")
         raise ValueError(f"{what} must be a tuple ({', '.join(names)}), got a {got}")
     return tuple(g)
-
-
-def _results(name, out, count, names):
-    if type(out) is not tuple or len(out) != count:
-        got = f"a tuple of {len(out)}" if type(out) is tuple else f"a {type(out).__name__}"
-        raise ValueError(f"{name} must return the tuple ({', '.join(names)}); it returned {got}")
-    return out
 
 
 def stacked_forward(fn):
@@ -55,7 +45,7 @@ def stacked_backward(fn):
     """``fn(dh, cache)`` -> ``(dx, dh0, dWx0, dWh0, db0, ..., db2)``."""
 
     def call(dh, cache):
-        dx, dh0, grads = _results("stacked_backward", fn(dh, cache), 3, ("dx", "dh0", "grads"))
+        dx, dh0, grads = results("stacked_backward", fn(dh, cache), ("dx", "dh0", "grads"))
         if not isinstance(grads, list | tuple):
             raise ValueError(
                 f"grads must be a list of L (dWx, dWh, db) tuples, got a {type(grads).__name__}"
@@ -89,7 +79,7 @@ def bidirectional_backward(fn):
 
     def call(dh, cache):
         names = ("dx", "dh0_f", "dh0_b", "grads_f", "grads_b")
-        dx, dh0_f, dh0_b, gf, gb = _results("bidirectional_backward", fn(dh, cache), 5, names)
+        dx, dh0_f, dh0_b, gf, gb = results("bidirectional_backward", fn(dh, cache), names)
         gf = _triple("grads_f", gf, ("dWx_f", "dWh_f", "db_f"))
         gb = _triple("grads_b", gb, ("dWx_b", "dWh_b", "db_b"))
         return (dx, dh0_f, dh0_b, *gf, *gb)
