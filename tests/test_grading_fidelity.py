@@ -63,6 +63,40 @@ def write_v44_crlf(nb, path: Path) -> None:
     path.write_text(json.dumps(data, indent=1), encoding="utf-8")
 
 
+def _index(nb, grade_id: str) -> int:
+    return fx.cell_index(nb, grade_id)
+
+
+def damaged(sol):
+    """Lesson 01 solved, then damaged the ways a class damages notebooks: ``{student: nb}``.
+
+    ``exit_end``: ``os._exit`` after the last test; ``segv_mid``: a segfault between two
+    tests; ``dup``: a test cell pasted twice and a solution cell split in two (both halves
+    keep its metadata, as Jupyter's split does); ``moved``: a test cell turned into markdown
+    and an extra cell at the top.
+    """
+    out = {}
+    exit_end = copy.deepcopy(sol)
+    exit_end.cells.append(nbformat.v4.new_code_cell("import os\nos._exit(1)"))
+    out["exit_end"] = exit_end
+    out["segv_mid"] = fx.insert_code(sol, "test_rnn_forward", "import ctypes\nctypes.string_at(0)")
+    dup = copy.deepcopy(sol)
+    t = _index(dup, "test_rnn_step_backward")
+    dup.cells.insert(t + 1, copy.deepcopy(dup.cells[t]))
+    f = _index(dup, "rnn_step_forward")
+    half = copy.deepcopy(dup.cells[f])
+    half.source = "STEP_NOTE = 'split off the top of the cell'"
+    dup.cells.insert(f, half)
+    out["dup"] = dup
+    moved = copy.deepcopy(sol)
+    md = moved.cells[_index(moved, "test_rnn_forward")]
+    md.cell_type = "markdown"
+    md.pop("outputs", None), md.pop("execution_count", None)
+    moved.cells.insert(0, nbformat.v4.new_code_cell("print('my notes')"))
+    out["moved"] = moved
+    return out
+
+
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("fidelity")
@@ -75,6 +109,8 @@ def graded_class(tmp_path_factory):
     assert "db = da.sum(axis=0)" in step
     mean = fx.set_source(sol1, "rnn_step_backward", step.replace(".sum(axis=0)", ".mean(axis=0)"))
     fx.write(mean, dl / "mean" / f"{L01}.ipynb")
+    for student, nb in damaged(sol1).items():
+        fx.write(nb, dl / student / f"{L01}.ipynb")
     sol2 = fx.as_submission(fx.read(_source(L02)))
     ran = executed(sol2, tmp / "run02")
     assert any(c.get("outputs") for c in ran.cells if c.cell_type == "code")
@@ -123,3 +159,26 @@ def test_released_cells_never_flag(graded_class):
         assert not row["flags"], (student, row["flags"])
         assert "edited" not in row["reasons"], (student, row["reasons"])
     assert not table[("mean", L01)]["flags"]
+
+
+def test_a_dying_kernel_keeps_what_was_earned(graded_class):
+    tmp, table = graded_class
+    for student in ("exit_end", "segv_mid"):
+        row = table[(student, L01)]
+        assert float(row["score"]) == float(row["max_score"]) > 0, (student, row["reasons"])
+        assert "DeadKernelError: the kernel died while running this cell (cell" in row["reasons"]
+    # the os._exit cell is the notebook's last one
+    exit_end = fx.read(tmp / "dl" / "exit_end" / f"{L01}.ipynb")
+    assert f"(cell {len(exit_end.cells)}:" in table[("exit_end", L01)]["reasons"]
+
+
+def test_duplicated_split_and_moved_cells_are_graded(graded_class):
+    _, table = graded_class
+    dup = table[("dup", L01)]
+    assert float(dup["score"]) == float(dup["max_score"]) > 0, dup["reasons"]
+    assert "test cell test_rnn_step_backward appears 2 times" in dup["reasons"]
+    assert "cell rnn_step_forward appears 2 times" in dup["reasons"]
+    moved = table[("moved", L01)]
+    assert float(moved["score"]) == float(moved["max_score"]), moved["reasons"]
+    assert "test cell test_rnn_forward was edited" in moved["reasons"]
+    assert not dup["flags"] and not moved["flags"]
