@@ -97,12 +97,34 @@ def damaged(sol):
     return out
 
 
+def lesson_class(tmp: Path, *lessons: str) -> dict:
+    """The environment of a class in ``tmp`` of the repository's ``lessons``, released."""
+    env = class_env(tmp)
+    env["RNN_SOURCE_DIR"] = str(REPO / "solutions")
+    run(env, "release", *lessons)
+    return env
+
+
+def grade_class(env: dict, tmp: Path, downloads: Path) -> dict:
+    """Collect ``downloads``, autograde (2 workers), feedback; the grades CSV's rows."""
+    run(env, "collect", str(downloads))
+    run(env, "autograde", "--workers", "2", "--no-progress")
+    run(env, "grades", "--csv", str(tmp / "g.csv"))
+    run(env, "feedback")
+    return read_csv(tmp / "g.csv")
+
+
+def stored_cells(tmp: Path) -> dict:
+    """``{(student, assignment): {grade_id: cell record}}`` of the class gradebook."""
+    with sqlite3.connect(tmp / "course" / "gradebook.db") as c:
+        rows = c.execute("select student_id, assignment, cells from rnn_autograde").fetchall()
+    return {(s, a): json.loads(cells) for s, a, cells in rows}
+
+
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("fidelity")
-    env = class_env(tmp)
-    env["RNN_SOURCE_DIR"] = str(REPO / "solutions")
-    run(env, "release", L01, L02)
+    env = lesson_class(tmp, L01, L02)
     dl = tmp / "dl"
     sol1 = fx.as_submission(fx.read(_source(L01)))
     step = sol1.cells[fx.cell_index(sol1, "rnn_step_backward")].source
@@ -117,20 +139,7 @@ def graded_class(tmp_path_factory):
     fx.write(ran, dl / "saved45" / f"{L02}.ipynb")
     write_v44_crlf(ran, dl / "saved44" / f"{L02}.ipynb")
     fx.write(sol2, dl / "fresh" / f"{L02}.ipynb")
-    run(env, "collect", str(dl))
-    run(env, "autograde", "--workers", "2", "--no-progress")
-    run(env, "grades", "--csv", str(tmp / "g.csv"))
-    run(env, "feedback")
-    return tmp, read_csv(tmp / "g.csv")
-
-
-def _cells(tmp: Path, student: str, lesson: str) -> dict:
-    with sqlite3.connect(tmp / "course" / "gradebook.db") as c:
-        (cells,) = c.execute(
-            "select cells from rnn_autograde where student_id = ? and assignment = ?",
-            (student, lesson),
-        ).fetchone()
-    return json.loads(cells)
+    return tmp, grade_class(env, tmp, dl)
 
 
 def test_diagnosis_follows_the_visible_message(graded_class):
@@ -138,7 +147,7 @@ def test_diagnosis_follows_the_visible_message(graded_class):
     row = table[("mean", L01)]
     # rnn_backward calls rnn_step_backward: both backward tests fail
     assert float(row["score"]) == float(row["max_score"]) - 6.0
-    cells = _cells(tmp, "mean", L01)
+    cells = stored_cells(tmp)[("mean", L01)]
     for fn in ("rnn_step_backward", "rnn_backward"):
         visible, _, diagnosis = cells[f"test_{fn}"]["message"].partition("\nGrader's diagnosis: ")
         assert "db differs from the expected values" in visible
