@@ -1,13 +1,14 @@
-"""A class of student-style lesson 01 notebooks through the real command line (collect,
-autograde --workers 2, feedback, grades), in one run.
+"""A class of student-style notebooks of lessons 01 and 03 through the real command line
+(collect, autograde --workers 2, feedback, grades), in one run.
 
-* Honest alternatives (explicit loops, dict caches, einsum, tuple caches) score full marks
-  and carry no flag.
-* One notebook per known mistake of the lesson's checks: the rows of the ``(message,
-  knobs)`` tables of :mod:`autograder.checks.lesson01` each map to the source edit a student
-  would make (a row without one fails here, so the corpus follows the tables). Each loses
-  the points of its function's test cell, and the feedback of that cell names the function
-  and the row's likely cause; the share of such cells is printed (target: 90 % or more).
+* Honest alternatives (explicit loops, dict caches, einsum, tuple caches, norms by
+  ``np.linalg.norm``) score full marks and carry no flag.
+* One notebook per known mistake of the lessons' checks: each row of the ``(message,
+  knobs)`` tables of :mod:`autograder.checks.lesson01`, and each ``mistakes`` row of lesson
+  03's specs, maps to the source edit a student would make (a row without one fails here,
+  so the corpus follows the tables). Each loses the points of its function's test cell, and
+  the feedback of that cell names the function and the row's likely cause; the share of such
+  cells is printed (target: 90 % or more).
 """
 
 from __future__ import annotations
@@ -23,13 +24,12 @@ from test_autograder import REPO  # noqa: E402
 from test_grading_fidelity import grade_class, lesson_class, stored_cells  # noqa: E402
 
 from autograder import fixtures as fx  # noqa: E402
-from autograder.checks import lesson01  # noqa: E402
+from autograder.checks import lesson01, lesson03  # noqa: E402
 from autograder.checks._messages import SEQUENCE_FORWARD  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.nbgrader]
 
-LESSON = "01_vanilla_rnn"
-SOURCE = REPO / "solutions" / LESSON / f"{LESSON}.ipynb"
+LESSON, L03 = "01_vanilla_rnn", "03_clipping"
 TABLES = {
     "rnn_step_forward": lesson01.STEP_FORWARD_MISTAKES,
     "rnn_step_backward": lesson01.STEP_BACKWARD_MISTAKES,
@@ -116,6 +116,70 @@ HONEST = {
 }
 
 
+CLIP = "np.clip(g, -clip_value, clip_value)"
+GLOBAL = "float(np.sqrt(sum(np.sum(g * g) for g in grads.values())))"
+PER_ARRAY = """def clip_by_global_norm(grads, max_norm):
+    total_norm = float(np.sqrt(sum(np.sum(g * g) for g in grads.values())))
+    out = {}
+    for name, g in grads.items():
+        n = float(np.sqrt(np.sum(g * g)))
+        out[name] = g * (max_norm / n) if n > max_norm else g.copy()
+    return out, total_norm
+"""
+AFTER = """def clip_by_global_norm(grads, max_norm):
+    total_norm = float(np.sqrt(sum(np.sum(g * g) for g in grads.values())))
+    clipped = {name: g.copy() for name, g in grads.items()}
+    if total_norm > max_norm:
+        clipped = {name: g * (max_norm / total_norm) for name, g in grads.items()}
+    return clipped, float(np.sqrt(sum(np.sum(g * g) for g in clipped.values())))
+"""
+BY_NORM = """def clip_by_value(grads, clip_value):
+    out = {}
+    for name, g in grads.items():
+        n = float(np.sqrt(np.sum(g * g)))
+        out[name] = g * (clip_value / n) if n > clip_value else g.copy()
+    return out
+"""
+# lesson 03: (function, start of the row's message) -> (old, new)
+EDITS_03 = {
+    ("clip_by_value", "only the upper bound"): (CLIP, "np.minimum(g, clip_value)"),
+    ("clip_by_value", "clipped into [0, clip_value]"): (CLIP, "np.clip(g, 0, clip_value)"),
+    ("clip_by_value", "each array was rescaled"): (None, BY_NORM),
+    ("clip_by_global_norm", "each array was clipped by its OWN"): (None, PER_ARRAY),
+    ("clip_by_global_norm", "the gradients were rescaled although"): (
+        "if total_norm > max_norm:",
+        "if total_norm > 0:",
+    ),
+    ("clip_by_global_norm", "total_norm is the norm AFTER"): (None, AFTER),
+    ("clip_by_global_norm", "total_norm is squared"): (", total_norm\n", ", total_norm**2\n"),
+    ("clip_by_global_norm", "total_norm is the sum of the arrays"): (
+        GLOBAL,
+        "float(sum(np.sqrt(np.sum(g * g)) for g in grads.values()))",
+    ),
+    ("clip_norm_range", "a gradient with norm below low was left"): (
+        "    if 0 < norm < low:\n        return g * (low / norm)\n",
+        "",
+    ),
+    ("clip_norm_range", "a gradient with norm below low was scaled"): (
+        "return g * (low / norm)",
+        "return g * (high / norm)",
+    ),
+    ("clip_norm_range", "the entries were clipped"): (
+        None,
+        "def clip_norm_range(g, low, high):\n    return np.clip(g, low, high)\n",
+    ),
+}
+HONEST_03 = {
+    "linalg": {
+        "clip_by_global_norm": (
+            GLOBAL,
+            "float(np.linalg.norm([np.linalg.norm(g) for g in grads.values()]))",
+        ),
+        "clip_norm_range": ("float(np.sqrt(np.sum(g * g)))", "float(np.linalg.norm(g.ravel()))"),
+    },
+}
+
+
 def _key(knobs: dict) -> tuple:
     return tuple(sorted(knobs.items()))
 
@@ -132,50 +196,64 @@ def _edited(sol, edits: dict):
     return nb
 
 
-def mistakes() -> list[tuple[str, str, str, tuple]]:
-    """``(student, function, likely cause, edit)`` for every row of the lesson's tables."""
+def mistakes() -> list[tuple[str, str, str, str, tuple]]:
+    """``(student, lesson, function, likely cause, edit)`` for every row of the tables."""
     out = []
     for fn, table in TABLES.items():
         for k, (message, knobs) in enumerate(table):
             edit = EDITS.get((fn, _key(knobs)))
             assert edit is not None, f"no student edit for {fn} {knobs}: add one to EDITS"
-            out.append((f"{fn}_{k}", fn, message, edit))
+            out.append((f"{fn}_{k}", LESSON, fn, message, edit))
+    for fn, spec in lesson03.SPECS.items():
+        for k, (message, _) in enumerate(spec.mistakes):
+            (edit,) = [
+                e for (f, start), e in EDITS_03.items() if f == fn and message.startswith(start)
+            ] or [None]
+            assert edit is not None, (
+                f"no student edit for {fn}: {message[:60]}: add one to EDITS_03"
+            )
+            out.append((f"{fn}_{k}", L03, fn, message, edit))
     return out
+
+
+def _solution(lesson: str):
+    return fx.as_submission(fx.read(REPO / "solutions" / lesson / f"{lesson}.ipynb"))
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("corpus")
-    env = lesson_class(tmp, LESSON)
-    sol = fx.as_submission(fx.read(SOURCE))
+    env = lesson_class(tmp, LESSON, L03)
+    sols = {LESSON: _solution(LESSON), L03: _solution(L03)}
     dl = tmp / "dl"
-    for student, edits in HONEST.items():
-        fx.write(_edited(sol, edits), dl / student / f"{LESSON}.ipynb")
+    for lesson, honest in ((LESSON, HONEST), (L03, HONEST_03)):
+        for student, edits in honest.items():
+            fx.write(_edited(sols[lesson], edits), dl / student / f"{lesson}.ipynb")
     cases = mistakes()
-    for student, fn, _, edit in cases:
-        fx.write(_edited(sol, {fn: edit}), dl / student / f"{LESSON}.ipynb")
+    for student, lesson, fn, _, edit in cases:
+        fx.write(_edited(sols[lesson], {fn: edit}), dl / student / f"{lesson}.ipynb")
     table = grade_class(env, tmp, dl)
-    cells = {s: c for (s, _), c in stored_cells(tmp).items()}
-    return tmp, table, cells, cases
+    return tmp, table, stored_cells(tmp), cases
 
 
 def test_honest_alternatives_score_full_marks_unflagged(corpus):
     _, table, _, _ = corpus
-    for student in HONEST:
-        row = table[(student, LESSON)]
-        assert float(row["score"]) == float(row["max_score"]) == 10.0, (student, row["reasons"])
-        assert not row["flags"], (student, row["flags"])
+    for lesson, honest in ((LESSON, HONEST), (L03, HONEST_03)):
+        for student in honest:
+            row = table[(student, lesson)]
+            assert float(row["score"]) == float(row["max_score"]) == 10.0, (student, row)
+            assert not row["flags"], (student, row["flags"])
 
 
 def test_each_mistake_names_its_function_and_likely_cause(corpus):
     tmp, table, cells, cases = corpus
     named = []
-    for student, fn, cause, _ in cases:
-        row = table[(student, LESSON)]
-        cell = cells[student][f"test_{fn}"]
+    for student, lesson, fn, cause, _ in cases:
+        row = table[(student, lesson)]
+        cell = cells[(student, lesson)][f"test_{fn}"]
         assert cell["score"] == 0 < cell["max_score"], (student, cell)
         assert not row["flags"], (student, row["flags"])
-        page = (tmp / "course" / "feedback" / student / LESSON / f"{LESSON}.html").read_text()
+        page = (tmp / "course" / "feedback" / student / lesson / f"{lesson}.html").read_text()
         message = cell.get("message") or ""
         ok = fn in message and cause in message and html.escape(cause) in page
         named.append(ok)
