@@ -1,14 +1,14 @@
-"""A class of student-style notebooks of lessons 01 and 03 through the real command line
+"""A class of student-style notebooks of lessons 01 to 03 through the real command line
 (collect, autograde --workers 2, feedback, grades), in one run.
 
 * Honest alternatives (explicit loops, dict caches, einsum, tuple caches, norms by
   ``np.linalg.norm``) score full marks and carry no flag.
 * One notebook per known mistake of the lessons' checks: each row of the ``(message,
-  knobs)`` tables of :mod:`autograder.checks.lesson01`, and each ``mistakes`` row of lesson
-  03's specs, maps to the source edit a student would make (a row without one fails here,
-  so the corpus follows the tables). Each loses the points of its function's test cell, and
-  the feedback of that cell names the function and the row's likely cause; the share of such
-  cells is printed (target: 90 % or more).
+  knobs)`` tables of :mod:`autograder.checks.lesson01`, and each ``mistakes`` row of the
+  specs of lessons 02 and 03 that a test cell checks, maps to the source edit a student
+  would make (a row without one fails here, so the corpus follows the tables). Each loses
+  the points of its function's test cell, and the feedback of that cell names the function
+  and the row's likely cause; the share of such cells is printed (target: 90 % or more).
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from test_autograder import REPO  # noqa: E402
 from test_grading_fidelity import grade_class, lesson_class, stored_cells  # noqa: E402
 
 from autograder import fixtures as fx  # noqa: E402
-from autograder.checks import lesson01, lesson03  # noqa: E402
+from autograder.checks import grade_cells, lesson01, lesson02, lesson03  # noqa: E402
 from autograder.checks._messages import SEQUENCE_FORWARD  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.nbgrader]
 
-LESSON, L03 = "01_vanilla_rnn", "03_clipping"
+LESSON, L02, L03 = "01_vanilla_rnn", "02_gradient_flow", "03_clipping"
 TABLES = {
     "rnn_step_forward": lesson01.STEP_FORWARD_MISTAKES,
     "rnn_step_backward": lesson01.STEP_BACKWARD_MISTAKES,
@@ -140,7 +140,6 @@ BY_NORM = """def clip_by_value(grads, clip_value):
         out[name] = g * (clip_value / n) if n > clip_value else g.copy()
     return out
 """
-# lesson 03: (function, start of the row's message) -> (old, new)
 EDITS_03 = {
     ("clip_by_value", "only the upper bound"): (CLIP, "np.minimum(g, clip_value)"),
     ("clip_by_value", "clipped into [0, clip_value]"): (CLIP, "np.clip(g, 0, clip_value)"),
@@ -167,6 +166,47 @@ EDITS_03 = {
     ("clip_norm_range", "the entries were clipped"): (
         None,
         "def clip_norm_range(g, low, high):\n    return np.clip(g, low, high)\n",
+    ),
+}
+NORM = "np.linalg.norm(g, axis=1).mean()"
+WINDOW = "max(t - k, -1)"
+NOT_K = "off by one: each dh[:, t] goes through k steps (t down to t-k+1), not k"
+# lessons 02 and 03: (function, start of the row's message) -> (old, new)
+EDITS_02 = {
+    ("gradient_norms_through_time", "multiplied by Wh instead"): (") @ Wh.T  #", ") @ Wh  #"),
+    ("gradient_norms_through_time", "the tanh slope of the wrong"): (
+        "(1.0 - h[:, t] ** 2)",
+        "(1.0 - h[:, t - 1] ** 2)",
+    ),
+    ("gradient_norms_through_time", "the tanh derivative is missing"): (
+        "(g * (1.0 - h[:, t] ** 2)) @ Wh.T",
+        "g @ Wh.T",
+    ),
+    ("gradient_norms_through_time", "one norm of the whole"): (NORM, "np.linalg.norm(g)"),
+    ("gradient_norms_through_time", "squared norms"): (NORM, "(g**2).sum(axis=1).mean()"),
+    ("gradient_norms_through_time", "the array is in the wrong order"): (
+        "return norms",
+        "return norms[::-1]",
+    ),
+    ("truncated_rnn_backward", "no truncation"): (WINDOW, "-1"),
+    ("truncated_rnn_backward", NOT_K + "+1"): (WINDOW, "max(t - k - 1, -1)"),
+    ("truncated_rnn_backward", NOT_K + "-1"): (WINDOW, "max(t - k + 1, -1)"),
+    ("truncated_rnn_backward", "blocks instead of a sliding window"): (
+        WINDOW,
+        "max((t // k) * k - 1, -1)",
+    ),
+    ("truncated_rnn_backward", "dh0 misses the gradient"): (
+        "if u == 0:",
+        "if u == 0 and t != k - 1:",
+    ),
+    ("truncated_rnn_backward", "dh0 is never filled"): ("dh0 += g", "pass"),
+    ("truncated_rnn_backward", "mean instead of sum"): (
+        "return dx, dh0, dWx, dWh, db",
+        "return dx, dh0, dWx / N, dWh / N, db / N",
+    ),
+    ("truncated_rnn_backward", "derivative of the wrong quantity"): (
+        "(1.0 - h[:, u] ** 2)",
+        "(1.0 - np.arctanh(h[:, u]) ** 2)",
     ),
 }
 HONEST_03 = {
@@ -204,15 +244,15 @@ def mistakes() -> list[tuple[str, str, str, str, tuple]]:
             edit = EDITS.get((fn, _key(knobs)))
             assert edit is not None, f"no student edit for {fn} {knobs}: add one to EDITS"
             out.append((f"{fn}_{k}", LESSON, fn, message, edit))
-    for fn, spec in lesson03.SPECS.items():
-        for k, (message, _) in enumerate(spec.mistakes):
-            (edit,) = [
-                e for (f, start), e in EDITS_03.items() if f == fn and message.startswith(start)
-            ] or [None]
-            assert edit is not None, (
-                f"no student edit for {fn}: {message[:60]}: add one to EDITS_03"
-            )
-            out.append((f"{fn}_{k}", L03, fn, message, edit))
+    for lesson, module, edits in ((L02, lesson02, EDITS_02), (L03, lesson03, EDITS_03)):
+        tested = {f for _, fns in grade_cells(lesson).values() for f in fns}
+        for fn, spec in module.SPECS.items():
+            for k, (message, _) in enumerate(spec.mistakes if fn in tested else []):
+                found = [
+                    e for (f, start), e in edits.items() if f == fn and message.startswith(start)
+                ]
+                assert len(found) == 1, f"no student edit for {fn}: {message[:60]}: add one"
+                out.append((f"{fn}_{k}", lesson, fn, message, found[0]))
     return out
 
 
@@ -223,8 +263,8 @@ def _solution(lesson: str):
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("corpus")
-    env = lesson_class(tmp, LESSON, L03)
-    sols = {LESSON: _solution(LESSON), L03: _solution(L03)}
+    env = lesson_class(tmp, LESSON, L02, L03)
+    sols = {lesson: _solution(lesson) for lesson in (LESSON, L02, L03)}
     dl = tmp / "dl"
     for lesson, honest in ((LESSON, HONEST), (L03, HONEST_03)):
         for student, edits in honest.items():
