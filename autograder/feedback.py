@@ -6,7 +6,9 @@ even with ``ClearHiddenTests``). This writes ``feedback/<student>/<assignment>/<
 notebook after removing, in every test cell: the hidden-test block, the tracebacks (only the
 exception's type and message stay: the engine's messages name the quantity and the likely
 mistake) and other outputs of cells that had hidden tests. On top: the score of every test
-cell and the reasons (timeouts, deleted test cells, judge overrides, ...).
+cell, the reasons (timeouts, deleted test cells, judge overrides, ...) and, for each failing
+cell the judge diagnosed, its diagnosis (function, case, output, error, likely cause), also
+shown under the cell itself.
 """
 
 from __future__ import annotations
@@ -19,16 +21,47 @@ from nbconvert.preprocessors import Preprocessor
 from nbformat.v4 import new_output
 
 from autograder import gradebook
+from autograder.grading.records import DIAGNOSIS
 from autograder.grading.sources import HIDDEN_RE, strip_hidden
 from autograder.settings import Settings
 
+_BOX = "border-left:4px solid #c05000;background:#fff4e5;padding:.4em .8em;margin:.4em 0"
+
+
+def diagnosis(cell: dict) -> str | None:
+    """The judge's diagnosis of a failing cell record (``rnn_autograde.cells`` entry)."""
+    if cell.get("score", 0) >= cell.get("max_score", 0):
+        return None
+    judge = cell.get("judge") or {}
+    if judge and not judge.get("passed") and judge.get("message"):
+        return str(judge["message"])
+    message = str(cell.get("message") or "")
+    return message.split(DIAGNOSIS, 1)[1] if DIAGNOSIS in message else None
+
+
+def _own_message(cell: dict) -> str:
+    """A failing cell's message without the diagnosis appended to it."""
+    if cell.get("override"):
+        return "the visible tests passed, the hidden checks did not"
+    message = str(cell.get("message") or "test failed")
+    return message.split(DIAGNOSIS, 1)[0].removeprefix("judge: ")
+
+
+def diagnosis_html(text: str) -> str:
+    return (
+        f'<div class="autograder-diagnosis" style="{_BOX}"><b>Diagnosis:</b>'
+        f'<pre style="white-space:pre-wrap;margin:.2em 0">{html.escape(text)}</pre></div>'
+    )
+
 
 def sanitize(nb, cells: dict) -> None:
-    """Remove hidden tests and tracebacks from the test cells of ``nb`` in place."""
+    """Remove hidden tests and tracebacks from the test cells of ``nb`` in place; put the
+    judge's diagnosis of a failing cell (from ``cells``, the result's records) under it."""
     for cell in nb.cells:
         md = cell.get("metadata", {}).get("nbgrader", {}) or {}
         if cell.cell_type != "code" or not (md.get("grade") or md.get("grade_id") in cells):
             continue
+        why = diagnosis(cells.get(md.get("grade_id"), {})) if md.get("grade_id") else None
         had_hidden = bool(HIDDEN_RE.search(cell.source))
         cell.source = strip_hidden(cell.source)
         kept = []
@@ -44,6 +77,8 @@ def sanitize(nb, cells: dict) -> None:
                 )
             elif not had_hidden:
                 kept.append(out)
+        if why:
+            kept.append(new_output("display_data", data={"text/html": diagnosis_html(why)}))
         cell.outputs = kept
 
 
@@ -61,11 +96,13 @@ def _header(student: str, assignment: str, notebook: str, rec: dict) -> str:
         if c.get("notebook") != notebook:
             continue
         ok = c.get("score", 0) >= c.get("max_score", 0)
-        msg = "" if ok else html.escape(str(c.get("message") or "test failed"))
+        msg = "" if ok else f"<pre>{html.escape(_own_message(c))}</pre>"
+        why = diagnosis(c)
         rows.append(
             f"<tr><td><code>{html.escape(gid)}</code></td>"
             f"<td>{c.get('score', 0):g} / {c.get('max_score', 0):g}</td>"
-            f"<td>{'passed' if ok else 'failed'}</td><td><pre>{msg}</pre></td></tr>"
+            f"<td>{'passed' if ok else 'failed'}</td>"
+            f"<td>{msg}{diagnosis_html(why) if why else ''}</td></tr>"
         )
     reasons = "".join(f"<li>{html.escape(r)}</li>" for r in rec["reasons"])
     return (

@@ -10,6 +10,11 @@
   that nothing graded depends on). A submitted cell with exactly such a source is not run
   (it gets a one-line note instead) unless a cell that runs reads what it defines; see
   :mod:`autograder.checks.demo`.
+- a cell that kills the kernel (``os._exit``, a segfault, the memory limit) gets a
+  ``DeadKernelError`` output naming it; the kernel is restarted, the code cells before it run
+  again (their outputs kept from the first run), and grading goes on with the next cell, so
+  the tests that ran before keep their points and the later ones still run. After
+  ``max_restarts`` deaths the remaining cells are not run.
 - the kernel is started by :class:`autograder.grading.kernel.GradingKernelManager`, the one
   place that builds the kernel's launch.
 - ``max_output_chars``: output beyond this many characters per cell is dropped while the
@@ -19,8 +24,11 @@
 
 from __future__ import annotations
 
+import copy
 import time
 
+from jupyter_core.utils import ensure_async, run_sync
+from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
@@ -39,6 +47,9 @@ class LimitedExecute(Execute):
         Limits.max_output_chars, help="Output characters kept per cell."
     ).tag(config=True)
     skip_sources = List(Unicode(), help="Normalized sources of cells not to run.").tag(config=True)
+    max_restarts = Integer(3, help="Kernel restarts per notebook after a cell killed it.").tag(
+        config=True
+    )
 
     def __init__(self, *args, **kwargs):
         # nbgrader's Execute sets its own default the same way (a keyword, which config
@@ -53,6 +64,7 @@ class LimitedExecute(Execute):
         code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
         left_out = skipped([nb.cells[i].source for i in code], self.skip_sources)
         self._skip = {code[k] for k in left_out}
+        self._died: list[int] = []  # indices of the cells that killed the kernel
         try:
             return super().preprocess(nb, resources, km)
         finally:
@@ -79,9 +91,43 @@ class LimitedExecute(Execute):
                 )
             ]
             return cell, self.resources
+        if len(self._died) > self.max_restarts:
+            cell.outputs = [_not_run(len(self._died))]
+            return cell, self.resources
         base = self._cell_timeout if self._cell_timeout and self._cell_timeout > 0 else left
         self.timeout = max(1, int(min(base, left)))
-        return super().preprocess_cell(cell, resources, index)
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            cell.outputs = [_died(index)]
+            self._died.append(index)
+            if len(self._died) <= self.max_restarts:
+                self._revive(index)
+            return cell, self.resources
+
+    def _revive(self, index: int) -> None:
+        """Restart the dead kernel and run the code cells before ``index`` again (copies:
+        the notebook keeps the outputs of their first run). A death while doing so counts
+        as one more."""
+        try:
+            run_sync(self._async_restart)()
+            chars = dict(self._chars)
+            for i, cell in enumerate(self.nb.cells[:index]):
+                if cell.cell_type == "code" and i not in self._skip and i not in self._died:
+                    self.execute_cell(copy.deepcopy(cell), i, store_history=False)
+            self._chars = chars
+        except DeadKernelError:
+            self._died.append(index)
+            if len(self._died) <= self.max_restarts:
+                self._revive(index)
+
+    async def _async_restart(self) -> None:
+        await ensure_async(self.km.restart_kernel(now=True))
+        self.kc.stop_channels()
+        self.kc = self.km.client()
+        await ensure_async(self.kc.start_channels())
+        await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
+        self.kc.allow_stdin = False
 
     def output(self, outs, msg, display_id, cell_index) -> NotebookNode | None:
         content = msg.get("content", {})
@@ -100,3 +146,18 @@ class LimitedExecute(Execute):
             outs.append(note)
             return note
         return None
+
+
+def _died(index: int):
+    return new_output(
+        "error",
+        ename="DeadKernelError",
+        evalue=f"the kernel died while running this cell (cell {index + 1}: os._exit, a crash "
+        "or the memory limit); it was restarted and the cells before this one run again",
+        traceback=[],
+    )
+
+
+def _not_run(deaths: int):
+    why = f"not run: the kernel died {deaths} times in the cells above"
+    return new_output("error", ename="DeadKernelError", evalue=why, traceback=[])

@@ -33,8 +33,9 @@ EXPECTED = {
     "correct": {"01_toy": 6, "02_toy": 4},
     "partial": {"01_toy": 3},  # scale wrong
     "sysexit": {"01_toy": 6},  # sys.exit in a cell: IPython catches it, later cells run
-    "osexit": {"01_toy": 0},  # os._exit kills the kernel: nothing could run
-    "segfault": {"01_toy": 0},  # the kernel crashes
+    "osexit": {"01_toy": 6},  # os._exit kills the kernel: restarted, every test still runs
+    "segfault": {"01_toy": 6},  # the kernel crashes in a cell of its own: the same
+    "crashfn": {"01_toy": 3},  # scale kills the kernel when called: only test_scale fails
     "loop": {"01_toy": 3},  # infinite loop in scale: that test times out, others pass
     "hog": {"01_toy": 0},  # infinite loops at top level use up the notebook's time budget
     "huge": {"01_toy": 6},  # prints ~30 MB: truncated, graded
@@ -53,6 +54,7 @@ FLAGS = {"snoop": ["rebinds np.allclose", "gradebook"]}
 REASONS = {  # a phrase each case must show in its reasons (CSV, summary and feedback)
     "osexit": "kernel died",
     "segfault": "kernel died",
+    "crashfn": "test_scale: DeadKernelError: the kernel died while running this cell (cell",
     "loop": "time limit per cell",
     "hog": "time limit per notebook",
     "memory": "MemoryError",
@@ -79,6 +81,8 @@ def make_downloads(src: Path, out: Path) -> list[Path]:
     fx.write(fx.insert_code(sol1, "scale_impl", "import os\nos._exit(3)"), folders / "osexit" / a)
     crash = "import ctypes\nctypes.string_at(0)"
     fx.write(fx.insert_code(sol1, "scale_impl", crash), folders / "segfault" / a)
+    dies = "def scale(x, k):\n    import os\n    os._exit(3)"
+    fx.write(fx.set_source(sol1, "scale_impl", dies), folders / "crashfn" / a)
     loop = "def scale(x, k):\n    while True:\n        pass"
     fx.write(fx.set_source(sol1, "scale_impl", loop), folders / "loop" / a)
     hog = sol1
@@ -193,7 +197,7 @@ def check_class(env: dict, tmp: Path, table: dict) -> None:
         for phrase in phrases:
             assert phrase in table[(student, "01_toy")]["flags"], (student, phrase)
     flagged = {s for (s, _), r in table.items() if r["flags"]}
-    assert flagged == set(FLAGS) | {"osexit", "segfault"}, flagged  # os._exit, ctypes
+    assert flagged == set(FLAGS) | {"osexit", "segfault", "crashfn"}, flagged  # os._exit, ctypes
     # batch completed: every submission has its autograded record, none half-written
     graded = [r for r in table.values() if r["status"] not in ("not submitted",)]
     assert len(graded) == N_NOTEBOOKS and all(r["status"] in ("graded", "error") for r in graded)

@@ -6,7 +6,8 @@ hidden tests defer to the judge); the out-of-kernel judge
 (:func:`autograder.checks.verify_notebook`) fails it, ``autograde`` overrides those cells to 0
 (nbgrader's ``manual_score``), and the static scan flags the rebinding. ``set_custom_exc``
 (silencing every error) is flagged too. The honest solution keeps full marks; its unchanged
-demo cells are not run, while a demo cell a student changed runs in the kernel and the judge.
+demo cells are not run, while a demo cell a student changed runs in the kernel and the judge
+(a wrong redefinition there, after the tests, does not change a grade).
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def test_judge_overrides_tampered_cells(tmp_path):
         "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)",
     )
     # a demo cell the student changed runs like any other cell, in the kernel and in the
-    # judge: here it redefines rnn_backward wrongly after the tests have run
+    # judge: here it redefines rnn_backward wrongly after the tests have run (which costs
+    # nothing: each function is judged as its test cell saw it)
     demoedit = fx.as_submission(fx.read(SOURCE))
     (last_demo,) = [c for c in demoedit.cells if c.source.startswith("def generate(")]
     assert "demo" in last_demo.metadata["tags"]
@@ -69,8 +71,10 @@ def test_judge_overrides_tampered_cells(tmp_path):
     assert float(honest["score"]) == float(honest["max_score"]) > 0
     assert not honest["flags"] and not honest["reasons"]
     de = table[("demoedit", LESSON)]
-    assert float(de["score"]) == float(honest["max_score"]) - 3.0  # test_rnn_backward
-    assert "test_rnn_backward: 0 points from the out-of-kernel judge" in de["reasons"]
+    # the redefinition comes after test_rnn_backward: the judge checks the function its
+    # test cell saw, as nbgrader's own test did
+    assert float(de["score"]) == float(honest["max_score"])
+    assert "0 points from the out-of-kernel judge" not in de["reasons"]
     assert float(rb["score"]) == 0.0 and float(si["score"]) == 0.0
     assert "test_rnn_step_forward: 0 points from the out-of-kernel judge" in rb["reasons"]
     assert "bias" in rb["reasons"]  # the judge's diagnosis travels with the reason

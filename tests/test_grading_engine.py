@@ -334,3 +334,28 @@ def test_scan_is_quiet_on_honest_code():
     assert scan(SOLUTION + "\nfrom rnnref.layers import embedding_forward\n%timeit 1\n") == []
     # indexing with a NumPy expression changes the array, not NumPy
     assert scan("dh[np.arange(N)[:, None], idx] = dm\na, (b, c) = 1, (2, 3)") == []
+
+
+def test_verify_notebook_judges_each_function_as_its_test_cell_saw_it(tmp_path):
+    """A later cell that redefines a graded function (an experiment after the tests) does
+    not change its verdict, and a function fixed only after its test cell does not pass."""
+    nb = nbformat.read(SOLUTIONS / "01_vanilla_rnn" / "01_vanilla_rnn.ipynb", as_version=4)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    good = nb.cells[ids.index("rnn_step_backward")].source
+    wrong = good.replace("da.sum(axis=0)", "da.mean(axis=0)")
+    nb.cells[ids.index("rnn_step_backward")].source = wrong
+    # after test_rnn_step_backward: the correct version (too late); at the end: a wrong
+    # rnn_step_forward (an experiment after every test)
+    after = ids.index("test_rnn_step_backward") + 1
+    nb.cells.insert(after, nbformat.v4.new_code_cell(good.replace("### BEGIN SOLUTION", "")))
+    broken_forward = "def rnn_step_forward(x, prev_h, Wx, Wh, b):\n    return x, None\n"
+    nb.cells.append(nbformat.v4.new_code_cell(broken_forward))
+    path = tmp_path / "01_vanilla_rnn.ipynb"
+    nbformat.write(nb, path)
+    result = verify_notebook(path, lesson="01_vanilla_rnn")
+    assert result["test_rnn_step_forward"]["passed"], result["test_rnn_step_forward"]
+    assert not result["test_rnn_step_backward"]["passed"]
+    assert "mean instead of sum" in result["test_rnn_step_backward"]["message"]
+    assert result["test_rnn_forward"]["passed"], result["test_rnn_forward"]
+    # rnn_backward is judged with the rnn_step_backward its test cell saw: the fixed one
+    assert result["test_rnn_backward"]["passed"], result["test_rnn_backward"]

@@ -40,7 +40,8 @@ API for the instructor command line
     test cells and unchanged ``demo`` cells (see :func:`demo_sources`) (IPython syntax
     transformed to Python; magics, shell lines and ``get_ipython()`` hooks do nothing; a
     failing cell does not stop the next; ``timeout`` seconds per cell and per check call),
-    then the judge runs every hidden check of the lesson. ``lesson`` is the
+    then the judge runs every hidden check of the lesson on each graded function as it
+    stood when its test cell ran (later redefinitions do not count). ``lesson`` is the
     assignment name (``"01_vanilla_rnn"``), by default taken from the file or folder name.
     Grade cells, their points and the functions they check come from the trusted SOURCE
     notebook in ``solutions/``, never from the submission. Returns
@@ -197,6 +198,7 @@ def verify_notebook(notebook_path, lesson=None, timeout=10, memory_mb=1024, in_p
         "lesson": lesson,
         "functions": functions,
         "skip_ids": sorted(cells),
+        "captures": {gid: fns for gid, (_, fns) in cells.items() if fns},
         "skip_sources": demo_sources(_source_notebook(lesson)),
         "timeout": timeout,
         "memory_mb": memory_mb,

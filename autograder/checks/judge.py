@@ -375,12 +375,35 @@ def _cells_to_run(cells, skip, demos):
     return [run for k, run in enumerate(runs) if k not in left_out]
 
 
+def _with_captures(cells, runs, captures):
+    """``runs`` with a capture step at each test cell of ``captures`` (``{grade_id:
+    [function names]}``): ``(index, source)`` for a cell to run, ``(index, (names,
+    graded))`` for the graded functions to keep as they stand when the test cell of
+    ``names`` runs."""
+    steps = list(runs)
+    for i, cell in enumerate(cells):
+        gid = ((cell.get("metadata") or {}).get("nbgrader") or {}).get("grade_id")
+        if gid in captures:
+            steps.append((i, list(captures[gid])))
+    graded = sorted({name for names in captures.values() for name in names})
+    # a test cell comes after the cells before it (a stable sort keeps the rest in order)
+    return [
+        (i, (src, graded) if isinstance(src, list) else src)
+        for i, src in sorted(steps, key=lambda step: step[0])
+    ]
+
+
 def _exec_cells(worker, runs, timeout):
     """Run the cells in the sandbox worker (each replayed after a restart); returns the
-    errors of those that failed. A failing cell does not stop the next."""
+    errors of those that failed. A failing cell does not stop the next. A capture step
+    (see :func:`_with_captures`) keeps the graded functions as a test cell saw them, for
+    :func:`_as_tested`: later redefinitions do not count."""
     errors = []
     for i, src in runs:
-        msg = ({"op": "exec", "source": src, "index": i}, timeout)
+        if isinstance(src, tuple):
+            msg = ({"op": "capture", "names": src[0], "graded": src[1]}, timeout)
+        else:
+            msg = ({"op": "exec", "source": src, "index": i}, timeout)
         try:
             header, _ = worker.request(*msg)
             worker.setup.append(msg)
@@ -393,6 +416,17 @@ def _exec_cells(worker, runs, timeout):
             errors.append(f"code cell {i}: {exc}")
             worker.restart()
     return errors
+
+
+def _as_tested(worker, name, timeout):
+    """Put back the graded functions as the test cell of ``name`` saw them (replayed after
+    a restart, in order, so the last one holds)."""
+    restore = ({"op": "restore", "name": name}, timeout)
+    try:
+        worker.request(*restore)
+        worker.setup.append(restore)
+    except (CallTimeout, WorkerDied):
+        worker.restart()
 
 
 def _read_code_cells(req):
@@ -424,10 +458,13 @@ def handle(req, payload, proc=None):
         return unreadable
     worker = SandboxWorkerHandle(memory_mb, cpu_seconds, mod.BLOCKED, cwd=cwd, proc=proc)
     runs = _cells_to_run(cells, set(req.get("skip_ids", [])), req.get("skip_sources", []))
+    runs = _with_captures(cells, runs, req.get("captures", {}))
     result = {"functions": {}, "cell_errors": []}
     try:
         result["cell_errors"] = _exec_cells(worker, runs, timeout)
         for name in req["functions"]:
+            if req.get("captures"):
+                _as_tested(worker, name, timeout)
             result["functions"][name] = run_spec(
                 mod.SPECS[name], mod.SPECS, worker, timeout, memory_mb
             )

@@ -58,6 +58,7 @@ class SandboxWorker:
         self.ns = {"__name__": "__main__", "get_ipython": lambda: _IPythonStub()}
         self.results = {}
         self.received = []
+        self.captured = {}  # {name: {graded function: object}} when name's test cell ran
 
     def arg(self, spec):
         kind = spec[0]
@@ -100,6 +101,20 @@ class SandboxWorker:
             exec(compile(src, f"<cell {msg['index']}>", "exec"), self.ns)
         except BaseException as exc:  # noqa: BLE001 (a notebook goes on after a failing cell)
             return {"ok": False, "error": _describe(exc)}, []
+        return {"ok": True}, []
+
+    def op_capture(self, msg):
+        """At the test cell of ``msg["names"]``: keep, for each of them, the graded functions
+        ``msg["graded"]`` as they stand now (the first capture of a name counts)."""
+        world = {n: self.ns[n] for n in msg["graded"] if n in self.ns}
+        for name in msg["names"]:
+            self.captured.setdefault(name, world)
+        return {"ok": True}, []
+
+    def op_restore(self, msg):
+        """Put back the graded functions as the test cell of ``msg["name"]`` saw them, over
+        later redefinitions (nothing to do for a function no test cell captured)."""
+        self.ns.update(self.captured.get(msg["name"], {}))
         return {"ok": True}, []
 
     def op_reset(self, msg):

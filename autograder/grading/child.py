@@ -156,7 +156,11 @@ def apply_judge(task: Task, dirs: ChildDirs, found: Inspection, cells: dict) -> 
 
 def _take_verdict(gid: str, cell: CellResult, v: dict, reasons: list[str]) -> None:
     cell.judge = {"passed": bool(v.get("passed")), "message": v.get("message")}
-    if cell.auto_score > 0 and not v.get("passed"):
+    if cell.auto_score < cell.max_score and not v.get("passed"):
+        # a visible assertion failed first in the kernel: its message says what differs,
+        # the judge's says where and why (the case, the output, the likely cause)
+        cell.add_diagnosis(v.get("message"))
+    elif cell.auto_score > 0 and not v.get("passed"):
         # The kernel deferred its hidden tests to the judge, so this is the ordinary way a
         # wrong function loses its points; tampering shows in the scan's flags.
         cell.override = True

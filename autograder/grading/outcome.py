@@ -82,8 +82,8 @@ def read_scores(db: Path, assignment: str, student: str, cells: dict, notes: dic
 
 def read_cell_errors(path: Path, name: str, cells: dict, limits: Limits) -> list[str]:
     """Put the error of each test cell of the autograded notebook ``path`` into its
-    :class:`CellResult`; returns the reasons to show (time limits, up to five failing
-    cells of the student's own)."""
+    :class:`CellResult`; returns the reasons to show (time limits and kernel deaths, up to
+    five failing cells of the student's own)."""
     import nbformat
 
     graded = nbformat.read(path, as_version=4)
@@ -97,7 +97,7 @@ def read_cell_errors(path: Path, name: str, cells: dict, limits: Limits) -> list
         if gid in cells and md.get("grade"):
             if msg:
                 cells[gid].message = msg
-                if "time limit" in msg:
+                if "time limit" in msg or msg.startswith("DeadKernelError"):
                     reasons.append(f"{gid}: {msg}")
         elif msg and not msg.startswith("NotebookTimeoutError"):
             student_errors.append(f"{name}.ipynb cell {i + 1} raised {msg[:200]}")

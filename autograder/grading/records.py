@@ -17,6 +17,9 @@ from autograder.grading.limits import Limits
 
 # {assignment: {notebook: {grade_id: max points}}}, as in the class gradebook
 Structure = dict[str, dict[str, dict[str, float]]]
+# Between a failing cell's own message and the judge's diagnosis, in the gradebook's message
+# and in the feedback (which shows the part after it as the diagnosis).
+DIAGNOSIS = "\nGrader's diagnosis: "
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class Task:
     notes: list[str]  # collect's notes on the hand-in, shown first among the reasons
     template: str
     structure: Structure
-    test_sources: dict[str, str]  # {grade_id: released source of the test cell}
+    test_sources: dict[str, str]  # {grade_id: released source of its locked cells}
     demo_sources: list[str]  # normalized sources of this assignment's demo cells
     source: str
     workdir: str
@@ -63,6 +66,12 @@ class CellResult:
     judge: dict | None = None  # the judge's verdict {"passed", "message"}, when it ran
     override: bool = False  # nbgrader passed it, the judge did not: 0 points
     score: float = 0.0
+
+    def add_diagnosis(self, diagnosis: str | None) -> None:
+        """Put the judge's ``diagnosis`` after the cell's own message (once)."""
+        if not diagnosis or diagnosis in (self.message or ""):
+            return
+        self.message = f"{self.message}{DIAGNOSIS}{diagnosis}" if self.message else diagnosis
 
     def settle(self) -> None:
         """Fix ``score`` from the auto score and the judge's override."""

@@ -101,7 +101,7 @@ def _tasks(
             notes=p.notes,
             template=str(template),
             structure=structure,
-            test_sources=tests,
+            test_sources=tests.get(p.assignment, {}),
             demo_sources=demos[p.assignment],
             source=str(settings.source),
             workdir=str(run_dir),

@@ -53,14 +53,17 @@ def demo_sources(folder: Path) -> list[str]:
     return sorted({s for nb in sorted(folder.glob("*.ipynb")) for s in of_notebook(nb)})
 
 
-def released_tests(db_url: str) -> dict[str, str]:
-    """``{grade_id: source as released}`` of the autograded test cells."""
+def released_tests(db_url: str) -> dict[str, dict[str, str]]:
+    """``{assignment: {grade_id: source as released}}`` of the locked cells (test cells and
+    read-only setup cells). Per assignment: grade ids such as ``setup`` recur in every
+    lesson, and one lesson's setup cell is not another's."""
     from nbgrader import api as nbapi
 
     from autograder import gradebook
 
-    out = {}
+    out: dict[str, dict[str, str]] = {}
     with gradebook.open_gradebook(db_url) as gb:
         for cell in gb.db.query(nbapi.SourceCell).filter(nbapi.SourceCell.locked.is_(True)):
-            out[cell.name] = strip_hidden(cell.source)
+            assignment = cell.notebook.assignment.name
+            out.setdefault(assignment, {})[cell.name] = strip_hidden(cell.source)
     return out

@@ -40,6 +40,56 @@ def _nbgrader_cells(nb) -> dict:
     return seen
 
 
+def _one_copy_each(task: Task, name: str, nb, found: Inspection) -> bool:
+    """Keep one copy of each nbgrader cell (a duplicated or split cell repeats its metadata,
+    which nbgrader refuses); returns whether ``nb`` changed. The copy that counts: for a
+    test cell the one as released (else the first), for the student's cells the first. The
+    other copies of a test cell become raw cells (not run: the test runs once), those of a
+    student's cell ordinary code cells (their code still runs). Only the grading copy of
+    the notebook changes, never the submission."""
+    import nbformat
+
+    by_id: dict[str, list[int]] = {}
+    for i, cell in enumerate(nb.cells):
+        gid = (cell.get("metadata", {}).get("nbgrader", {}) or {}).get("grade_id")
+        if gid:
+            by_id.setdefault(gid, []).append(i)
+    changed = False
+    for gid, where in by_id.items():
+        if len(where) < 2:
+            continue
+        released = task.test_sources.get(gid)
+        as_released = [
+            i
+            for i in where
+            if released is not None
+            and _norm(nb.cells[i].source) == _norm(released)
+            and nb.cells[i].cell_type == "code"
+        ]
+        keep = (as_released or where)[0]
+        test = bool(nb.cells[keep].metadata["nbgrader"].get("grade")) and not nb.cells[
+            keep
+        ].metadata["nbgrader"].get("solution")
+        for i in where:
+            if i == keep:
+                continue
+            old = nb.cells[i]
+            meta = {k: v for k, v in old.get("metadata", {}).items() if k != "nbgrader"}
+            if test or old.cell_type != "code":
+                new = nbformat.v4.new_raw_cell(old.source, metadata=meta)
+            else:
+                new = nbformat.v4.new_code_cell(old.source, metadata=meta)
+            nb.cells[i] = new  # a fresh cell id too: copies repeat theirs
+        changed = True
+        kind = "test cell" if test else "cell"
+        found.reasons.append(
+            f"{name}.ipynb: {kind} {gid} appears {len(where)} times (duplicated or split): "
+            f"cell {keep + 1} counts"
+            + (", the other copies were not run" if test else ", the others run as plain code")
+        )
+    return changed
+
+
 def _foreign_assignments(task: Task, seen: dict, expected: dict) -> set[str]:
     """The other assignments whose test cells this notebook holds, when it holds none of
     its own (a notebook handed in under the wrong assignment)."""
@@ -98,6 +148,8 @@ def _inspect_notebook(task: Task, name: str, path: Path | None, released, found)
     except Exception as e:  # noqa: BLE001 (any unreadable file is the student's 0)
         found.reasons.append(f"{name}.ipynb could not be read ({type(e).__name__}): 0 points")
         return found.zero(expected, "notebook unreadable (malformed JSON)")
+    if _one_copy_each(task, name, nb, found):
+        nbformat.write(nb, path)  # the grading child's copy, which nbgrader then reads
     seen = _nbgrader_cells(nb)
     foreign = _foreign_assignments(task, seen, expected)
     if foreign:
