@@ -1,0 +1,76 @@
+"""A character-level LSTM language model conditioned on a country (the capstone's model).
+
+Built from the lesson layers only: :func:`rnnref.layers.embedding_forward` for characters,
+countries and the initial state, :func:`rnnref.lstm.lstm_forward` for the recurrence,
+:func:`rnnref.layers.temporal_affine_forward` for the scores and the masked
+:func:`rnnref.layers.temporal_softmax_loss`. Shapes: N names in a batch, T steps (longest
+name + 1), V vocabulary size, K countries, Dc/Dk character/country embedding sizes, H hidden.
+
+Conditioning, at two places:
+
+- every step's input is ``[E_char[x_t], E_country[k]]`` (the country embedding concatenated
+  to the character embedding), so the country is in view at every step;
+- the initial hidden state of every layer is learned per country, ``h0 = H0[k]``
+  (an embedding lookup), so the first character is already country-specific.
+
+A name ``c_1 ... c_n`` of country k is the input ``<s> c_1 ... c_n`` with the targets
+``c_1 ... c_n </s>``: ``log p(name | k) = sum_t log p(target_t | inputs_<=t, k)`` counts the
+first character and the end marker (n + 1 terms). Padded steps are masked out of the loss.
+
+Parameters live in one dict (names below); ``layers`` stacked LSTMs (layer l's input is
+layer l-1's states), inverted dropout on the input of every layer and on the top states
+while training.
+
+======================  ===============  ===============================================
+name                    shape            role
+======================  ===============  ===============================================
+``E_char``              ``(V, Dc)``      character embedding
+``E_country``           ``(K, Dk)``      country embedding, input of every step
+``H0_l``                ``(K, H)``       initial hidden state of layer l, per country
+``Wx_l, Wh_l, b_l``     lesson-04 LSTM   gate order i, f, o, g
+``W_out, b_out``        ``(H, V)``       scores over the vocabulary
+======================  ===============  ===============================================
+
+Modules, one idea each:
+
+- :mod:`~rnnref.charlm.model`: :class:`ModelConfig`, the parameters, the batched forward,
+  backward and loss, and :func:`make_batch`;
+- :mod:`~rnnref.charlm.sampling`: one step at a time, and the sampler;
+- :mod:`~rnnref.charlm.lm`: :class:`CharLM`, the model object (scoring, sampling, files);
+- :mod:`~rnnref.charlm.checkpoint`: the checkpoint file format;
+- :mod:`~rnnref.charlm.train`: :class:`TrainConfig`, :func:`train` and its parts,
+  :func:`calibrate_output`.
+"""
+
+from rnnref.charlm.checkpoint import FORMAT, FORMAT_VERSION, CheckpointError
+from rnnref.charlm.lm import CharLM
+from rnnref.charlm.model import (
+    ModelConfig,
+    conditional_backward,
+    conditional_forward,
+    conditional_loss,
+    init_params,
+    make_batch,
+)
+from rnnref.charlm.sampling import initial_state, sample_ids, step_scores
+from rnnref.charlm.train import TrainConfig, calibrate_output, first_letters, train
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "CharLM",
+    "CheckpointError",
+    "ModelConfig",
+    "TrainConfig",
+    "calibrate_output",
+    "conditional_backward",
+    "conditional_forward",
+    "conditional_loss",
+    "first_letters",
+    "init_params",
+    "initial_state",
+    "make_batch",
+    "sample_ids",
+    "step_scores",
+    "train",
+]
