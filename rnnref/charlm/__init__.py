@@ -6,12 +6,13 @@ countries and the initial state, :func:`rnnref.lstm.lstm_forward` for the recurr
 :func:`rnnref.layers.temporal_softmax_loss`. Shapes: N names in a batch, T steps (longest
 name + 1), V vocabulary size, K countries, Dc/Dk character/country embedding sizes, H hidden.
 
-Conditioning, at two places:
+Conditioning, at two places (three with ``ModelConfig.country_bias``):
 
 - every step's input is ``[E_char[x_t], E_country[k]]`` (the country embedding concatenated
   to the character embedding), so the country is in view at every step;
 - the initial hidden state of every layer is learned per country, ``h0 = H0[k]``
-  (an embedding lookup), so the first character is already country-specific.
+  (an embedding lookup), so the first character is already country-specific;
+- optionally, a per-country bias of the scores, ``B_out[k]``, added at every step.
 
 A name ``c_1 ... c_n`` of country k is the input ``<s> c_1 ... c_n`` with the targets
 ``c_1 ... c_n </s>``: ``log p(name | k) = sum_t log p(target_t | inputs_<=t, k)`` counts the
@@ -29,6 +30,7 @@ name                    shape            role
 ``H0_l``                ``(K, H)``       initial hidden state of layer l, per country
 ``Wx_l, Wh_l, b_l``     lesson-04 LSTM   gate order i, f, o, g
 ``W_out, b_out``        ``(H, V)``       scores over the vocabulary
+``B_out``               ``(K, V)``       per-country output bias (``country_bias`` only)
 ======================  ===============  ===============================================
 
 Modules, one idea each:
@@ -38,7 +40,7 @@ Modules, one idea each:
 - :mod:`~rnnref.charlm.sampling`: one step at a time, and the sampler;
 - :mod:`~rnnref.charlm.lm`: :class:`CharLM`, the model object (scoring, sampling, files);
 - :mod:`~rnnref.charlm.checkpoint`: the checkpoint file format;
-- :mod:`~rnnref.charlm.train`: :class:`TrainConfig`, :func:`train` and its parts,
+- :mod:`~rnnref.charlm.training`: :class:`TrainConfig`, :func:`train` and its parts,
   :func:`calibrate_output`.
 """
 
@@ -53,7 +55,7 @@ from rnnref.charlm.model import (
     make_batch,
 )
 from rnnref.charlm.sampling import initial_state, sample_ids, step_scores
-from rnnref.charlm.train import TrainConfig, calibrate_output, first_letters, train
+from rnnref.charlm.training import TrainConfig, calibrate_output, first_letters, train
 
 __all__ = [
     "FORMAT",

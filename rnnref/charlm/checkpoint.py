@@ -130,7 +130,8 @@ def load(path, vocab=None, countries=None):
     try:
         file_vocab = Vocab.from_array(files["vocab"])
         file_countries = [str(c) for c in files["countries"]]
-        config = ModelConfig(**header["config"])
+        # Files written before the country bias existed have no such key and no bias.
+        config = ModelConfig(**{"country_bias": False, **header["config"]})
         params = {
             k[len("param_") :]: v.astype(np.float64)
             for k, v in files.items()

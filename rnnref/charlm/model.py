@@ -16,8 +16,10 @@ from rnnref.names.vocab import END_ID, PAD_ID, START_ID
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Architecture. ``dropout`` only acts while training. The defaults are the shipped
-    model's (``rnnref/names/pretrained.npz``)."""
+    """Architecture. ``dropout`` only acts while training. ``country_bias``: the output
+    layer has a bias per country (``B_out``, added to ``b_out``), so that which letters and
+    endings a country uses need not pass through the recurrent state. The defaults are the
+    shipped model's (``rnnref/names/pretrained.npz``)."""
 
     char_dim: int = 48
     country_dim: int = 24
@@ -25,6 +27,7 @@ class ModelConfig:
     layers: int = 1
     dropout: float = 0.3
     max_len: int = 30
+    country_bias: bool = False
 
 
 def init_params(vocab_size, n_countries, config, rng):
@@ -48,6 +51,8 @@ def init_params(vocab_size, n_countries, config, rng):
         d_in = H
     p["W_out"] = rng.normal(0, 1 / math.sqrt(H), (H, vocab_size))
     p["b_out"] = np.zeros(vocab_size)
+    if c.country_bias:
+        p["B_out"] = np.zeros((n_countries, vocab_size))
     return p
 
 
@@ -78,7 +83,7 @@ def conditional_forward(params, x, countries, dropout=0.0, rng=None):
     Returns:
         ``scores (N, T, V)`` and a cache for :func:`conditional_backward`: the embedding
         caches, ``Dc``, per layer ``(keep mask, H0 cache, LSTM cache)``, the top dropout
-        mask and the output layer's cache.
+        mask and the output layer's caches (affine, and country bias or ``None``).
     """
     x = np.asarray(x)
     countries = np.asarray(countries)
@@ -102,13 +107,19 @@ def conditional_forward(params, x, countries, dropout=0.0, rng=None):
         inp = h
     inp, keep_top = dropout_forward(inp, dropout, rng)
     scores, c_out = layers.temporal_affine_forward(inp, params["W_out"], params["b_out"])
-    return scores, (c_char, c_cty, Dc, stack, keep_top, c_out)
+    c_bias = None
+    if "B_out" in params:
+        bias, c_bias = layers.embedding_forward(countries[:, None], params["B_out"])
+        scores = scores + bias  # (N, 1, V): the same row at every step
+    return scores, (c_char, c_cty, Dc, stack, keep_top, (c_out, c_bias))
 
 
 def conditional_backward(dscores, cache):
     """Backward of :func:`conditional_forward`: a dict of gradients, one per parameter."""
-    c_char, c_cty, Dc, stack, keep_top, c_out = cache
+    c_char, c_cty, Dc, stack, keep_top, (c_out, c_bias) = cache
     grads = {}
+    if c_bias is not None:
+        grads["B_out"] = layers.embedding_backward(dscores.sum(axis=1, keepdims=True), c_bias)
     dinp, grads["W_out"], grads["b_out"] = layers.temporal_affine_backward(dscores, c_out)
     if keep_top is not None:
         dinp = dinp * keep_top

@@ -43,7 +43,10 @@ def step_scores(params, token, k, hs, cs):
         new_h.append(h)
         new_c.append(c)
         inp = h
-    return (inp @ params["W_out"] + params["b_out"])[0], new_h, new_c
+    scores = (inp @ params["W_out"] + params["b_out"])[0]
+    if "B_out" in params:
+        scores = scores + params["B_out"][k]
+    return scores, new_h, new_c
 
 
 def _check_sampling_args(temperature, max_len):

@@ -12,6 +12,9 @@ from rnnref import clipping, optim
 from rnnref.charlm.lm import CharLM
 from rnnref.charlm.model import ModelConfig, conditional_loss, make_batch
 
+# The parameters that make the scores from the top states (scaled together by calibration).
+OUTPUT_PARAMS = ("W_out", "b_out", "B_out")
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -268,15 +271,16 @@ def _finish(run, val_pairs, out, log, extra_meta):
 
 
 def calibrate_output(model, val_pairs, low=0.5, high=1.5, iters=14):
-    """Temperature calibration: multiply ``W_out`` and ``b_out`` (in place) by the factor
-    ``s`` in ``[low, high]`` that minimises the validation NLL, found by golden-section
-    search (the NLL is smooth and unimodal in ``s``). A model trained with dropout is often
-    over-confident on held-out names (``s < 1`` softens it). Returns ``(s, val_nll)``.
+    """Temperature calibration: multiply the output layer (``W_out``, ``b_out`` and the
+    country bias ``B_out`` if any; in place) by the factor ``s`` in ``[low, high]`` that
+    minimises the validation NLL, found by golden-section search (the NLL is smooth and
+    unimodal in ``s``). A model trained with dropout is often over-confident on held-out
+    names (``s < 1`` softens it). Returns ``(s, val_nll)``.
     """
-    W, b = model.params["W_out"].copy(), model.params["b_out"].copy()
+    out = {k: model.params[k].copy() for k in OUTPUT_PARAMS if k in model.params}
 
     def nll(s):
-        model.params["W_out"], model.params["b_out"] = W * s, b * s
+        model.params.update({k: v * s for k, v in out.items()})
         return model.nll_per_char(val_pairs)
 
     g = (math.sqrt(5) - 1) / 2
@@ -294,7 +298,7 @@ def calibrate_output(model, val_pairs, low=0.5, high=1.5, iters=14):
             fc = nll(c1)
     candidates = [(nll(1.0), 1.0), (fb, b1), (fc, c1)]
     best, s = min(candidates)
-    model.params["W_out"], model.params["b_out"] = W * s, b * s
+    model.params.update({k: v * s for k, v in out.items()})
     return float(s), best
 
 
