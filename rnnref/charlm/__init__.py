@@ -44,35 +44,23 @@ Modules, one idea each:
   :func:`calibrate_output`.
 """
 
-from rnnref.charlm.checkpoint import FORMAT, FORMAT_VERSION, CheckpointError
-from rnnref.charlm.lm import CharLM
-from rnnref.charlm.model import (
-    ModelConfig,
-    conditional_backward,
-    conditional_forward,
-    conditional_loss,
-    init_params,
-    make_batch,
-)
-from rnnref.charlm.sampling import initial_state, sample_ids, step_scores
-from rnnref.charlm.training import TrainConfig, calibrate_output, first_letters, train
-
-__all__ = [
-    "FORMAT",
-    "FORMAT_VERSION",
-    "CharLM",
-    "CheckpointError",
-    "ModelConfig",
-    "TrainConfig",
-    "calibrate_output",
-    "conditional_backward",
-    "conditional_forward",
-    "conditional_loss",
-    "first_letters",
-    "init_params",
-    "initial_state",
-    "make_batch",
-    "sample_ids",
-    "step_scores",
-    "train",
-]
+# Re-exports, written ``name as name`` rather than listed in ``__all__``: with ``__all__`` the
+# API reference would document every object a second time under ``rnnref.charlm`` (and its
+# source pages would link there); each object is documented once, in its own module.
+from rnnref.charlm.checkpoint import FORMAT as FORMAT
+from rnnref.charlm.checkpoint import FORMAT_VERSION as FORMAT_VERSION
+from rnnref.charlm.checkpoint import CheckpointError as CheckpointError
+from rnnref.charlm.lm import CharLM as CharLM
+from rnnref.charlm.model import ModelConfig as ModelConfig
+from rnnref.charlm.model import conditional_backward as conditional_backward
+from rnnref.charlm.model import conditional_forward as conditional_forward
+from rnnref.charlm.model import conditional_loss as conditional_loss
+from rnnref.charlm.model import init_params as init_params
+from rnnref.charlm.model import make_batch as make_batch
+from rnnref.charlm.sampling import initial_state as initial_state
+from rnnref.charlm.sampling import sample_ids as sample_ids
+from rnnref.charlm.sampling import step_scores as step_scores
+from rnnref.charlm.training import TrainConfig as TrainConfig
+from rnnref.charlm.training import calibrate_output as calibrate_output
+from rnnref.charlm.training import first_letters as first_letters
+from rnnref.charlm.training import train as train
