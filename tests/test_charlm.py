@@ -25,7 +25,7 @@ def tiny():
         val,
         rn.vocab(),
         rn.countries(),
-        ModelConfig(char_dim=8, country_dim=4, hidden=16),
+        ModelConfig(char_dim=8, country_dim=4, hidden=16, country_bias=True),
         TrainConfig(epochs=3, batch_size=32, lr=1e-2, seed=0),
         progress=False,
         log=lambda *_: None,
@@ -33,14 +33,22 @@ def tiny():
     return model, history
 
 
+def _copy(model):
+    """A model with copies of ``model``'s parameters (calibration rescales them in place)."""
+    params = {k: v.copy() for k, v in model.params.items()}
+    return CharLM(params, model.vocab, model.countries, model.config, model.initials)
+
+
 # ----------------------------------------------------------------------------- gradients
 
 
-@pytest.mark.parametrize(("layers", "dropout"), [(1, 0.0), (2, 0.3)])
-def test_gradient_check_of_the_whole_model(layers, dropout):
+@pytest.mark.parametrize(
+    ("layers", "dropout", "country_bias"), [(1, 0.0, False), (2, 0.3, False), (2, 0.3, True)]
+)
+def test_gradient_check_of_the_whole_model(layers, dropout, country_bias):
     vocab = Vocab("abO'")
     rng = np.random.default_rng(layers)
-    cfg = ModelConfig(char_dim=3, country_dim=2, hidden=3, layers=layers)
+    cfg = ModelConfig(char_dim=3, country_dim=2, hidden=3, layers=layers, country_bias=country_bias)
     params = charlm.init_params(len(vocab), 3, cfg, rng)
     params = {k: v + rng.normal(0, 0.1, v.shape) for k, v in params.items()}
     x, y, mask, k = charlm.make_batch(["ab", "O'ab", "b"], [2, 0, 2], vocab)
@@ -120,13 +128,7 @@ def test_training_writes_the_best_checkpoint(tmp_path):
 def test_calibration_never_worsens_the_validation_nll(tiny):
     model, _ = tiny
     val = rn.load_split("val")[::20]
-    copy = CharLM(
-        {k: v.copy() for k, v in model.params.items()},
-        model.vocab,
-        model.countries,
-        model.config,
-        model.initials,
-    )
+    copy = _copy(model)
     before = copy.nll_per_char(val)
     scale, after = charlm.calibrate_output(copy, val, iters=6)
     assert after <= before and after == pytest.approx(copy.nll_per_char(val))
@@ -298,3 +300,52 @@ def test_corrupt_and_foreign_files_give_clear_errors(tiny, tmp_path):
     with pytest.raises(CheckpointError, match="E_char has shape"):
         CharLM.load(bad)
     assert zipfile.is_zipfile(good)
+
+
+def test_country_bias_is_in_the_step_form_and_the_scores():
+    """With ``country_bias`` the incremental sampler step and the batched forward agree, and
+    the bias row of the country (only it) moves the scores."""
+    cfg = ModelConfig(char_dim=4, country_dim=3, hidden=5, layers=2, country_bias=True)
+    model = CharLM.new(rn.vocab(), rn.countries(), cfg, seed=2)
+    rng = np.random.default_rng(0)
+    model.params["B_out"] = rng.normal(0, 1, model.params["B_out"].shape)
+    k = model.country_id("Irish")
+    x, _, _, ks = charlm.make_batch(["O'Neill"], [k], model.vocab)
+    batched = charlm.conditional_forward(model.params, x, ks)[0][0]
+    hs, cs = charlm.initial_state(model.params, k)
+    for t, token in enumerate(x[0]):
+        step, hs, cs = charlm.step_scores(model.params, token, k, hs, cs)
+        assert np.allclose(step, batched[t])
+    other = {**model.params, "B_out": model.params["B_out"].copy()}
+    other["B_out"][k + 1] += 5.0
+    assert np.array_equal(charlm.conditional_forward(other, x, ks)[0][0], batched)
+    other["B_out"][k] += 1.0
+    assert np.allclose(charlm.conditional_forward(other, x, ks)[0][0], batched + 1.0)
+
+
+def test_checkpoints_from_before_the_country_bias_still_load(tmp_path):
+    cfg = ModelConfig(char_dim=4, country_dim=3, hidden=5, layers=1, country_bias=False)
+    model = CharLM.new(rn.vocab(), rn.countries(), cfg, seed=2)
+    path = model.save(tmp_path / "old.npz")
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays["meta"]))
+    del meta["config"]["country_bias"]  # as written by the first version of the format
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(path, **arrays)
+    old = CharLM.load(path)
+    assert old.config.country_bias is False and "B_out" not in old.params
+    assert old.log_likelihood("Abel", "French") == pytest.approx(
+        model.log_likelihood("Abel", "French"), rel=1e-5
+    )
+
+
+def test_calibration_scales_the_country_bias_too(tiny):
+    model, _ = tiny
+    val = rn.load_split("val")[::40]
+    copy = _copy(model)
+    assert "B_out" in copy.params
+    copy.params["B_out"] += 0.5
+    before = copy.params["B_out"].copy()
+    scale, _ = charlm.calibrate_output(copy, val, iters=4)
+    assert np.allclose(copy.params["B_out"], before * scale)

@@ -28,7 +28,7 @@ def pretrained():
 def test_shipped_model_matches_the_data(pretrained):
     assert pretrained.vocab == rn.vocab()
     assert pretrained.countries == rn.countries()
-    assert rn.PRETRAINED_PATH.stat().st_size < 2_000_000
+    assert rn.PRETRAINED_PATH.stat().st_size < 4_000_000
     assert "command" in pretrained.meta and pretrained.meta["cpu_seconds"] < 600
 
 
@@ -96,6 +96,23 @@ def test_train_evaluate_and_no_overwrite(tmp_path):
     evaluated = run("evaluate", "--model", str(out), "--samples", "1", "--letters", "1")
     assert evaluated.returncode == 0, evaluated.stderr
     assert "NLL per character" in evaluated.stdout and "Vietnamese" in evaluated.stdout
+    assert "logistic regression judge" in evaluated.stdout
+
+
+def test_judge_command_fits_saves_and_never_overwrites(tmp_path):
+    from rnnref.names import logreg
+
+    out = tmp_path / "judge.npz"
+    args = ["--out", str(out), "--steps", "3", "--l2", "0.01", "0.1"]
+    first = run("judge", *args)
+    assert first.returncode == 0, first.stderr
+    assert "l2 0.01: validation macro accuracy" in first.stdout and "*best" in first.stdout
+    judge = logreg.load(out, rn.countries())
+    assert judge.l2 in (0.01, 0.1) and judge.meta["steps"] == 3
+    stamp = out.stat().st_mtime_ns
+    second = run("judge", *args)
+    assert second.returncode == 2 and "--force" in second.stderr
+    assert out.stat().st_mtime_ns == stamp
 
 
 def test_evaluate_rejects_a_foreign_file(tmp_path):

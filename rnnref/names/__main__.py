@@ -1,10 +1,11 @@
-"""Command line: ``python -m rnnref.names {generate,train,evaluate,data} ...``.
+"""Command line: ``python -m rnnref.names {generate,train,evaluate,judge,data} ...``.
 
 Examples::
 
     python -m rnnref.names generate --country Irish --letter O -n 5 --temperature 0.8 --seed 1
     python -m rnnref.names train --out model.npz --seed 0
     python -m rnnref.names evaluate --model model.npz
+    python -m rnnref.names judge --out judge.npz   # refit the logistic-regression judge
     python -m rnnref.names data            # the loader's report on the shipped files
 
 Bad input (unknown country or letter, missing or foreign checkpoint, an output file that
@@ -21,9 +22,11 @@ import numpy as np
 
 from rnnref import charlm
 from rnnref import names as rn
+from rnnref.names import metrics
 
 _DEFAULT_MODEL = charlm.ModelConfig()
 _DEFAULT_TRAIN = charlm.TrainConfig()
+_LOGREG_STEPS = 100  # rnnref.names.logreg.STEPS, without importing it for every command
 
 
 def _positive_int(s):
@@ -48,18 +51,24 @@ def cmd_generate(args):
         print(model.sample(args.country, args.letter, args.temperature, rng, args.max_len))
 
 
-def cmd_train(args):
+def _output_path(args):
     out = Path(args.out)
     if out.exists() and not args.force:
         raise ValueError(f"{out} exists; pass --force to overwrite it")
     if not out.parent.is_dir():
         raise ValueError(f"directory {out.parent} does not exist")
+    return out
+
+
+def cmd_train(args):
+    out = _output_path(args)
     mcfg = charlm.ModelConfig(
         char_dim=args.char_dim,
         country_dim=args.country_dim,
         hidden=args.hidden,
         layers=args.layers,
         dropout=args.dropout,
+        country_bias=args.country_bias,
     )
     tcfg = charlm.TrainConfig(
         epochs=args.epochs,
@@ -98,11 +107,36 @@ def cmd_train(args):
 
 
 def cmd_evaluate(args):
-    from rnnref.names.metrics import evaluate, format_table
-
     model = _load(args.model, check_data=True)
-    result = evaluate(model, args.samples, args.letters, args.temperature, args.seed, args.split)
-    print(format_table(result))
+    result = metrics.evaluate(
+        model, args.samples, args.letters, args.temperature, args.seed, args.split
+    )
+    print(metrics.format_table(result))
+
+
+def cmd_judge(args):
+    import time
+
+    from rnnref.names import logreg
+
+    out = _output_path(args)
+    train, val = rn.load_split("train"), rn.load_split("val")
+    start = time.process_time()
+    grid = tuple(args.l2) if args.l2 else logreg.L2_GRID
+    judge, table = logreg.select_l2(train, val, rn.countries(), grid, steps=args.steps)
+    for l2, macro in table.items():
+        best = "  *best" if l2 == judge.l2 else ""
+        print(f"l2 {l2:g}: validation macro accuracy {macro:.4f}{best}")
+    meta = {
+        "steps": args.steps,
+        "val_macro_accuracy": {f"{k:g}": v for k, v in table.items()},
+        "cpu_seconds": round(time.process_time() - start, 1),
+        "command": "python -m rnnref.names " + " ".join(map(shlex.quote, sys.argv[1:])),
+    }
+    logreg.save(judge, out, meta)
+    print(
+        f"saved {out}: l2 {judge.l2:g}, {len(judge.index)} n-grams, {meta['cpu_seconds']:.0f} s CPU"
+    )
 
 
 def cmd_data(args):
@@ -162,6 +196,12 @@ def build_parser():
     t.add_argument("--layers", type=_positive_int, default=_DEFAULT_MODEL.layers)
     t.add_argument("--dropout", type=float, default=_DEFAULT_MODEL.dropout)
     t.add_argument(
+        "--country-bias",
+        action=argparse.BooleanOptionalAction,
+        default=_DEFAULT_MODEL.country_bias,
+        help="a per-country bias of the output scores",
+    )
+    t.add_argument(
         "--subsample", type=_positive_int, default=1, help="use every k-th train/val pair (1)"
     )
     t.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -171,10 +211,23 @@ def build_parser():
     e.add_argument("--model", default=None, help="checkpoint (default: the shipped one)")
     e.add_argument("--samples", type=_positive_int, default=10, help="names per letter (10)")
     e.add_argument("--letters", type=_positive_int, default=5, help="letters per country (5)")
-    e.add_argument("--temperature", type=float, default=1.0)
+    e.add_argument(
+        "--temperature", type=float, default=metrics.TEMPERATURE, help="of the samples (0.8)"
+    )
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--split", choices=["val", "test"], default="test")
     e.set_defaults(func=cmd_evaluate)
+
+    j = sub.add_parser(
+        "judge",
+        help="fit the logistic-regression judge (l2 picked on val by macro accuracy)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    j.add_argument("--out", required=True, help="judge file to write (.npz)")
+    j.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    j.add_argument("--steps", type=_positive_int, default=_LOGREG_STEPS, help="Adam steps")
+    j.add_argument("--l2", type=float, nargs="+", default=None, help="grid (default: L2_GRID)")
+    j.set_defaults(func=cmd_judge)
 
     d = sub.add_parser("data", help="report on the data files (skipped lines, split sizes)")
     d.add_argument("--dir", default=None, help="a directory of <Country>.txt files")
