@@ -394,7 +394,8 @@ def test_wrap_hides_what_it_must():
     env_names = {argv[i + 1] for i, a in enumerate(argv) if a == "--setenv"}
     assert not any(n.startswith(("PG", "RNN_GRADEBOOK")) for n in env_names)
     i = argv.index(sys.executable)
-    assert argv[i : i + 4] == [sys.executable, "-I", "-m", "autograder.sandbox"]
+    # -B: no bytecode written next to the read-only code (a false "write outside" flag)
+    assert argv[i : i + 5] == [sys.executable, "-I", "-B", "-m", "autograder.sandbox"]
 
 
 _NAMES = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ_", min_size=1, max_size=12)

@@ -18,7 +18,8 @@ grading child
 kernel
     The IPython kernel nbgrader starts to run the student's notebook: untrusted. Its launch
     is built in one place, :mod:`.kernel` (IPC sockets in the child's runtime folder;
-    :func:`.kernel.kernel_command` is where a sandbox wraps its command).
+    :func:`.kernel.kernel_command` starts it inside the submission's bubblewrap sandbox,
+    :mod:`autograder.sandbox`).
 judge
     The code that makes verdicts (:mod:`autograder.checks.judge`): computes references,
     compares, diagnoses; never runs student code. It runs inside the grading child
@@ -28,7 +29,8 @@ sandbox worker
     The ``python -I`` process the judge starts to run student functions and cells
     (:mod:`autograder.checks.worker`): own session, memory, CPU and file-size limits, the
     answer key blocked; it sends back plain arrays only. Its launch is built in one place,
-    :func:`autograder.checks._launch.sandbox_worker_command`; the judge's end of it is
+    :func:`autograder.checks._launch.sandbox_worker_command` (inside the same bubblewrap
+    sandbox as the kernel during class grading); the judge's end of it is
     :class:`autograder.checks.sandbox_handle.SandboxWorkerHandle`.
 
 Every time budget of these processes derives from one :class:`~.limits.Limits` (see

@@ -200,11 +200,14 @@ class Sandbox:
 
 
 def _guarded(argv: list[str]) -> list[str]:
-    """``python [opts] (-m mod | -c code) ...`` -> ``python [opts] -m autograder.sandbox ...``"""
+    """``python [opts] (-m mod | -c code) ...`` -> ``python [opts] -B -m autograder.sandbox
+    ...``. ``-B``: the course's code is read-only in the sandbox, and an attempt to write a
+    stale module's bytecode next to it would read as student code writing outside its copy
+    (``-I`` ignores ``PYTHONDONTWRITEBYTECODE``, so it is a flag)."""
     i = 1
     while i < len(argv) and argv[i].startswith("-") and argv[i] not in ("-m", "-c"):
         i += 1
-    return [*argv[:i], "-m", "autograder.sandbox", *argv[i:]]
+    return [*argv[:i], "-B", "-m", "autograder.sandbox", *argv[i:]]
 
 
 def read_flags(folder: Path) -> list[str]:

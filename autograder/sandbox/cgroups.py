@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 
@@ -46,11 +47,14 @@ def _kill_cgroup(path: Path) -> int:
                 hits = int(line.split()[1])
     except (OSError, ValueError):
         pass
-    for _ in range(200):
+    # SIGKILLed processes leave the group only once the kernel has finished them, which
+    # takes a while on a loaded machine: wait (bounded) until it is empty, then remove it
+    deadline = time.monotonic() + 5.0
+    while True:
         try:
             pids = [int(p) for p in (path / "cgroup.procs").read_text().split()]
         except OSError:
-            break
+            return hits
         if not pids:
             break
         for pid in pids:
@@ -58,17 +62,33 @@ def _kill_cgroup(path: Path) -> int:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        os.sched_yield()
-    try:
-        path.rmdir()
-    except OSError:
-        pass
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    while True:
+        try:
+            path.rmdir()
+            break
+        except FileNotFoundError:
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
     return hits
 
 
 def release_cgroups(owner: int) -> None:
-    """Remove what the grading child ``owner`` left of its cgroups (it was killed, say)."""
+    """Remove what the grading child ``owner`` left of its cgroups (it was killed, say), and
+    the groups of grading children that no longer exist (a grader that was itself killed
+    left them)."""
     root = _pids_root()
-    if root is not None:
-        for path in root.glob(f"rnn-sandbox-{owner}-*"):
+    if root is None:
+        return
+    for path in root.glob("rnn-sandbox-*-*"):
+        try:
+            pid = int(path.name.split("-")[2])
+        except (IndexError, ValueError):
+            continue
+        if pid == owner or not Path(f"/proc/{pid}").exists():
             _kill_cgroup(path)
