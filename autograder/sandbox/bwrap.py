@@ -150,18 +150,21 @@ class Sandbox:
         import shutil  # here, not at the top: the guard inside the sandbox imports this package
 
         args = [shutil.which(BWRAP) or BWRAP, *_namespace_args(), *_system_binds()]
-        for root in code_roots():
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        # the tmpfs mounts come before the binds: a bind below /tmp (a checkout or a venv in
+        # /tmp, say) mounted first would be hidden by the tmpfs mounted over it
+        for tmp in ("/tmp", HOME, "/dev/shm"):
+            args += ["--size", size, "--tmpfs", tmp]
+        roots = code_roots()
+        # host folders under /tmp that hold a bound path (a course in /tmp, say) get their
+        # own read-only tmpfs: writing next to the copy fails there as it does elsewhere
+        shadows = _shadows([*roots, *self.keys, *writable, *readonly], "/tmp")
+        for top in shadows:
+            args += ["--size", str(2**20), "--tmpfs", top]
+        for root in roots:
             args += ["--ro-bind", root, root]
         for key in self.keys:  # the answer key: a stub that refuses to import, no bytecode
             args += ["--ro-bind", str(self.stub) if key.endswith(".py") else "/dev/null", key]
-        args += ["--proc", "/proc", "--dev", "/dev"]
-        for tmp in ("/tmp", HOME, "/dev/shm"):
-            args += ["--size", size, "--tmpfs", tmp]
-        # host folders under /tmp that hold a bound path (a course in /tmp, say) get their
-        # own read-only tmpfs: writing next to the copy fails there as it does elsewhere
-        shadows = _shadows([*writable, *readonly], "/tmp")
-        for top in shadows:
-            args += ["--size", str(2**20), "--tmpfs", top]
         args += _mpl_cache_binds()
         for w in writable:
             args += ["--bind", w, w]
