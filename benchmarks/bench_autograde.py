@@ -116,6 +116,7 @@ def main() -> None:
         if args.sandbox_overhead:
             figures = sandbox_overhead(env, tmp / "course" / "gradebook.db", n, args.workers)
             figures["class"] = f"{args.students} students x {len(lessons)} lessons"
+            figures["students"], figures["notebooks"] = args.students, n
             write_json(args.json, {"sandbox": figures})
             return
         walls = {}
