@@ -128,12 +128,19 @@ def cmd_autograde(settings: Settings, args) -> int:
     from autograder.sandbox import SandboxUnavailable
 
     try:
-        rep = _autograde_run(autograde, settings, args, limits)
-    except SandboxUnavailable as e:  # --- sandbox hook: why, and how to fix it ---
+        rep = autograde(
+            settings,
+            workers=args.workers,
+            students=args.student,
+            assignments=args.assignment,
+            force=args.force,
+            limits=limits,
+            progress=not args.no_progress,
+            sandbox=args.sandbox,  # "none": autograde's run report warns, each result is flagged
+        )
+    except SandboxUnavailable as e:  # why, and how to fix it
         print(f"autograde: {e}", file=sys.stderr)
         return 2
-    if args.sandbox == "none":
-        print("WARNING: graded without the sandbox (--sandbox none)", file=sys.stderr)
     print(
         f"autograde: {rep.graded} graded ({rep.failed} with errors), {rep.skipped} already "
         f"graded and unchanged (use --force to regrade), {len(rep.unknown)} not placed; "
@@ -143,19 +150,6 @@ def cmd_autograde(settings: Settings, args) -> int:
         print(f"{len(rep.not_graded)} not graded because of a grader problem: run again")
         return 1
     return 0
-
-
-def _autograde_run(autograde, settings: Settings, args, limits):
-    return autograde(
-        settings,
-        workers=args.workers,
-        students=args.student,
-        assignments=args.assignment,
-        force=args.force,
-        limits=limits,
-        progress=not args.no_progress,
-        sandbox=args.sandbox,
-    )
 
 
 def cmd_feedback(settings: Settings, args) -> int:
