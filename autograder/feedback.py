@@ -20,7 +20,7 @@ import nbformat
 from nbconvert.preprocessors import Preprocessor
 from nbformat.v4 import new_output
 
-from autograder import gradebook
+from autograder import gradebook, safefiles
 from autograder.grading.records import DIAGNOSIS
 from autograder.grading.sources import HIDDEN_RE, strip_hidden
 from autograder.settings import Settings
@@ -132,8 +132,8 @@ def generate(settings: Settings, students=None, assignments=None) -> list[Path]:
         for name in names:
             src = settings.autograded / s / a / f"{name}.ipynb"
             body = "<p>(The notebook could not be run; see the notes above.)</p>"
-            if src.exists():
-                nb = nbformat.read(src, as_version=4)
+            if src.exists() and not src.is_symlink():
+                nb = nbformat.reads(safefiles.read_bytes(src).decode("utf-8"), as_version=4)
                 sanitize(nb, rec["cells"])
                 body, _ = exporter.from_notebook_node(nb)
             head = _header(s, a, name, rec)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import time
+from pathlib import Path
 
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import DeadKernelError
@@ -34,6 +35,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, List, Unicode
 
+from autograder import safefiles
 from autograder.checks.demo import skipped
 from autograder.grading.kernel import GradingKernelManager
 from autograder.grading.limits import Limits
@@ -69,6 +71,11 @@ class LimitedExecute(Execute):
             return super().preprocess(nb, resources, km)
         finally:
             self.timeout = self._cell_timeout
+            # the kernel has ended; nbgrader writes the notebook into its folder next: a
+            # link the student's code put there would be followed by that write
+            where = (resources or {}).get("metadata", {}).get("path")
+            if where:
+                self.pruned = safefiles.prune(Path(where))
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":

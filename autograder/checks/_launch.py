@@ -46,7 +46,7 @@ def sandbox_worker_command(cwd=None):
     env.update(MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     from autograder.sandbox import wrap_worker  # here: the judge process boots without it
 
-    return wrap_worker(bootstrap("worker"), cwd), env
+    return wrap_worker(bootstrap("worker"), cwd, env)
 
 
 def start_sandbox_worker(memory_mb, cpu_seconds, cwd=None):

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder import safefiles
 from autograder import sandbox as _sandbox
 from autograder.checks import DEFERRED_ENV
 from autograder.grading import outcome
@@ -48,14 +49,27 @@ class ChildDirs:
         return self.scratch / "gb.sqlite"
 
 
-def copy_submission(task: Task, dirs: ChildDirs) -> Path:
+def copy_submission(task: Task, dirs: ChildDirs) -> tuple[Path, list[str]]:
     """The child's copies of the submission and the template gradebook; returns the
-    submission's folder in the child's course."""
+    submission's folder in the child's course and why entries were left out.
+
+    Only regular files are copied, never through a link: a link beside a notebook would
+    otherwise bring its target (the gradebook, an answer key, a classmate's work) into the
+    copy that student code reads. What the sandbox gets is checked to be regular files under
+    the copy."""
     sub_dir = dirs.course / "submitted" / task.student / task.assignment
-    ignore = shutil.ignore_patterns(".ipynb_checkpoints")
-    shutil.copytree(task.submitted, sub_dir, ignore=ignore)
     shutil.copyfile(task.template, dirs.gradebook)
-    return sub_dir
+    src = Path(task.submitted)
+    try:
+        refused = safefiles.copy_tree(src, sub_dir)
+    except OSError as exc:
+        sub_dir.mkdir(parents=True, exist_ok=True)
+        return sub_dir, [f"the submission folder was not graded: {exc}"]
+    if bad := safefiles.only_regular(sub_dir):  # only the copy above wrote there
+        raise RuntimeError(f"the grading copy holds {bad[0]}, which is not a regular file")
+    return sub_dir, [
+        f"{p.relative_to(src)}: {why} (not graded; a link is never followed)" for p, why in refused
+    ]
 
 
 def set_environment(task: Task, dirs: ChildDirs) -> None:
@@ -174,12 +188,13 @@ def _take_verdict(gid: str, cell: CellResult, v: dict, reasons: list[str]) -> No
 def grade_in_child(task: Task, dirs: ChildDirs) -> Result:
     """Grade ``task`` in this (forked, limited) process; returns its :class:`Result`."""
     t0 = time.monotonic()
-    sub_dir = copy_submission(task, dirs)
+    sub_dir, refused = copy_submission(task, dirs)
     set_environment(task, dirs)
     # this submission's sandbox: the kernel and the sandbox worker started from here use it
     _sandbox.activate(task.sandbox, dirs.scratch / "sandbox", task.assignment)
     found = inspect(task, sub_dir)
-    found.reasons[:0] = task.notes
+    found.reasons[:0] = [*task.notes, *refused]
+    found.flags.extend(f"submission: {line}" for line in refused)
     drop_ungradable(sub_dir, found)
     cells = new_cells(task)
     for gid, note in found.notes.items():
@@ -201,6 +216,12 @@ def grade_in_child(task: Task, dirs: ChildDirs) -> Result:
     for cell in cells.values():
         cell.settle()
     found.flags.extend(_sandbox.finish_flags(task.sandbox, found.reasons))
+    left = safefiles.prune(autograded_dir(task, dirs)) if found.notebooks else []
+    if left:  # only regular files go back into the class folder
+        found.flags.append(
+            f"sandbox: removed what student code left that is not a regular "
+            f"file (links, FIFOs): {', '.join(left[:5])}"
+        )
     return new_result(
         task,
         status,

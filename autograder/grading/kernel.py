@@ -41,13 +41,14 @@ def kernel_command(
     autograded notebook's folder), its IPC ``sockets`` folder and its ``connection_file``:
     inside the grading child's bubblewrap sandbox when it has one (``cwd`` and ``sockets``
     writable, the connection file alone read-only; nbclient puts it in ``/tmp``), unchanged
-    otherwise."""
+    otherwise. Sandboxed, the environment is the allow-list only: bwrap's own environment is
+    readable from inside."""
     box = _sandbox.active()
     if box is None:
         return argv, env
     writable = [cwd or os.getcwd(), *([sockets] if sockets else [])]
     readonly = [connection_file] if connection_file else []
-    return box.wrap(argv, "kernel", writable=writable, cwd=cwd, readonly=readonly), env
+    return box.wrap(argv, "kernel", writable=writable, cwd=cwd, readonly=readonly), box.launch_env()
 
 
 class GradingKernelManager(AsyncKernelManager):

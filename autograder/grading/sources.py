@@ -7,6 +7,8 @@ import hashlib
 import re
 from pathlib import Path
 
+from autograder import safefiles
+
 HIDDEN_RE = re.compile(
     r"^\s*### BEGIN HIDDEN TESTS.*?^\s*### END HIDDEN TESTS[^\n]*\n?", re.M | re.S
 )
@@ -17,13 +19,20 @@ def strip_hidden(source: str) -> str:
 
 
 def files_hash(folder: Path) -> str:
-    """SHA-256 of a submitted folder's file names and contents (checkpoints left out)."""
+    """SHA-256 of a submitted folder's file names and contents (checkpoints left out). Links,
+    FIFOs and devices count by name and kind: never followed, never read (a FIFO would
+    block)."""
     h = hashlib.sha256()
-    for p in sorted(folder.rglob("*")):
-        if p.is_file() and ".ipynb_checkpoints" not in p.parts:
-            h.update(str(p.relative_to(folder)).encode() + b"\0")
-            h.update(p.read_bytes())
-            h.update(b"\0")
+    files, refused = safefiles.walk(folder)
+    for p in files:
+        h.update(str(p.relative_to(folder)).encode() + b"\0")
+        try:
+            h.update(safefiles.read_bytes(p))
+        except OSError as exc:  # replaced since the walk: the child refuses it
+            h.update(str(exc).encode())
+        h.update(b"\0")
+    for p, why in sorted(refused):
+        h.update(f"{p.relative_to(folder)}\0{why}\0".encode())
     return h.hexdigest()
 
 

@@ -151,6 +151,9 @@ class Sandbox:
 
         args = [shutil.which(BWRAP) or BWRAP, *_namespace_args(), *_system_binds()]
         args += ["--proc", "/proc", "--dev", "/dev"]
+        # pid 1 of the namespace is bwrap's own init, which the sandbox user may read
+        # (/proc/1/environ, /proc/1/mem): hide it behind an empty read-only tmpfs
+        args += ["--size", "4096", "--tmpfs", "/proc/1", "--remount-ro", "/proc/1"]
         # the tmpfs mounts come before the binds: a bind below /tmp (a checkout or a venv in
         # /tmp, say) mounted first would be hidden by the tmpfs mounted over it
         for tmp in ("/tmp", HOME, "/dev/shm"):
@@ -187,6 +190,13 @@ class Sandbox:
         self.cgroups.append(group)
         # join the cgroup before bwrap starts, so that everything below it is counted
         return ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(group), *args]
+
+    @staticmethod
+    def launch_env() -> dict[str, str]:
+        """The environment bwrap itself starts with: the allow-list only. ``--clearenv``
+        cleans what bwrap hands to its command, not bwrap's own environment, which its
+        processes inside could read."""
+        return allowed_env()
 
     def close(self) -> list[str]:
         """Kill what is left in the sandboxes' cgroups; the flags of this submission."""

@@ -59,7 +59,10 @@ def finish_flags(policy: dict | None, reasons=()) -> list[str]:
     return flags
 
 
-def wrap_worker(argv: list[str], cwd: str | None) -> list[str]:
-    """The judge's worker command, sandboxed when the grading child has a sandbox."""
+def wrap_worker(argv: list[str], cwd: str | None, env: dict) -> tuple[list[str], dict]:
+    """The judge's worker command and environment, sandboxed (the allow-list only) when the
+    grading child has a sandbox."""
     box = active()
-    return argv if box is None else box.wrap(argv, "judge", writable=[cwd] if cwd else [], cwd=cwd)
+    if box is None:
+        return argv, env
+    return box.wrap(argv, "judge", writable=[cwd] if cwd else [], cwd=cwd), box.launch_env()
