@@ -5,6 +5,7 @@ One class run of lesson 01 (``--workers 2``, a small per-cell time limit) grades
 
 * ``sleep_end``: the solution, then a cell that sleeps past the per-cell time limit and
   ignores the interrupt;
+* ``stuck_mid``: the same cell between two tests;
 * ``exit_end``: the solution, then ``os._exit(1)``;
 * ``memory_end``: the solution, then a cell that asks NumPy for far more than the memory limit;
 * ``threads_end``: the solution, then a cell that starts threads until the process limit
@@ -87,6 +88,7 @@ def limited_class(tmp_path_factory):
     sol = fx.as_submission(fx.read(_source(L01)))
     students = {
         "sleep_end": _trailing(sol, STUCK),
+        "stuck_mid": fx.insert_code(sol, "rnn_forward", STUCK),
         "exit_end": _trailing(sol, "import os\nos._exit(1)"),
         "memory_end": _trailing(sol, "big = np.ones((1 << 20, 1 << 20))"),
         "threads_end": _trailing(sol, THREADS),
@@ -121,6 +123,15 @@ def test_a_slow_last_cell_costs_nothing(limited_class):
     assert f"cell {n}" in row["reasons"], row["reasons"]
     assert f"time limit of {CELL_TIMEOUT} s" in row["reasons"], row["reasons"]
     assert "after every test" in row["reasons"], row["reasons"]
+
+
+def test_a_stuck_cell_between_tests_costs_nothing(limited_class):
+    # the kernel is restarted and the cells before it run again: the later tests still pass
+    _, _, table = limited_class
+    row = table[("stuck_mid", L01)]
+    _full_marks(row)
+    assert "raised CellTimeoutError: stopped after 10 s (time limit per cell)" in row["reasons"]
+    assert "no points were lost" not in row["reasons"], row["reasons"]
 
 
 def test_a_deadly_last_cell_costs_nothing(limited_class):
