@@ -15,6 +15,9 @@
   again (their outputs kept from the first run), and grading goes on with the next cell, so
   the tests that ran before keep their points and the later ones still run. After
   ``max_restarts`` deaths the remaining cells are not run.
+- a cell that runs past its time limit and cannot be interrupted (it ignores ``SIGINT``, or
+  is stuck in C code) gets a ``CellTimeoutError`` output and is handled like a cell that
+  killed the kernel: restarted, the cells before it run again, grading goes on.
 - the kernel is started by :class:`autograder.grading.kernel.GradingKernelManager`, the one
   place that builds the kernel's launch.
 - ``max_output_chars``: output beyond this many characters per cell is dropped while the
@@ -29,7 +32,7 @@ import time
 from pathlib import Path
 
 from jupyter_core.utils import ensure_async, run_sync
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
@@ -107,10 +110,16 @@ class LimitedExecute(Execute):
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             cell.outputs = [_died(index)]
-            self._died.append(index)
-            if len(self._died) <= self.max_restarts:
-                self._revive(index)
+        except CellTimeoutError:
+            # the interrupt did not stop the cell (it ignores SIGINT, or is stuck in C code):
+            # without this the error would end nbgrader's run and zero every test
+            cell.outputs = [_stuck(index, self.timeout)]
+        else:
             return cell, self.resources
+        self._died.append(index)
+        if len(self._died) <= self.max_restarts:
+            self._revive(index)
+        return cell, self.resources
 
     def _revive(self, index: int) -> None:
         """Restart the dead kernel and run the code cells before ``index`` again (copies:
@@ -123,7 +132,7 @@ class LimitedExecute(Execute):
                 if cell.cell_type == "code" and i not in self._skip and i not in self._died:
                     self.execute_cell(copy.deepcopy(cell), i, store_history=False)
             self._chars = chars
-        except DeadKernelError:
+        except (DeadKernelError, CellTimeoutError):
             self._died.append(index)
             if len(self._died) <= self.max_restarts:
                 self._revive(index)
@@ -165,6 +174,16 @@ def _died(index: int):
     )
 
 
+def _stuck(index: int, seconds: int):
+    return new_output(
+        "error",
+        ename="CellTimeoutError",
+        evalue=f"cell {index + 1} was still running after {seconds} s and could not be "
+        "interrupted; the kernel was restarted and the cells before this one run again",
+        traceback=[],
+    )
+
+
 def _not_run(deaths: int):
-    why = f"not run: the kernel died {deaths} times in the cells above"
+    why = f"not run: the kernel died or was stuck {deaths} times in the cells above"
     return new_output("error", ename="DeadKernelError", evalue=why, traceback=[])

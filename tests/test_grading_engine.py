@@ -162,6 +162,46 @@ def test_fake_array_object_fails():
         run("rnn_step_forward", ns)
 
 
+LYING_NUMBERS = """
+    class Liar:
+        def __eq__(self, other):
+            return True
+        def __float__(self):
+            return 0.0
+        def __iter__(self):
+            raise StopIteration
+    def rnn_step_forward(x, prev_h, Wx, Wh, b):
+        next_h, cache = _orig(x, prev_h, Wx, Wh, b)
+        return {make}, cache
+    """
+
+
+@pytest.mark.parametrize(
+    "make, dtype",
+    [
+        ("np.array([[Liar()] * next_h.shape[1]] * next_h.shape[0], dtype=object)", "object"),
+        ("next_h.astype(complex)", "complex128"),
+    ],
+)
+def test_an_array_of_no_real_dtype_is_named(make, dtype):
+    # such an array is never sent by the sandbox worker: it was a StopIteration in the judge
+    ns = student(LYING_NUMBERS.format(make=make))
+    ns["_orig"] = student()["rnn_step_forward"]
+    want = rf"the output next_h has dtype {dtype}, not a real floating dtype; it must be a float"
+    with pytest.raises(AssertionError, match=want):
+        run("rnn_step_forward", ns)
+
+
+def test_float32_and_integer_outputs_keep_their_verdicts():
+    ns = student(LYING_NUMBERS.format(make="next_h.astype(np.float32)"))
+    ns["_orig"] = student()["rnn_step_forward"]
+    run("rnn_step_forward", ns)  # float32 is a float array: passes as before
+    ns = student(LYING_NUMBERS.format(make="next_h.astype(np.int64)"))
+    ns["_orig"] = student()["rnn_step_forward"]
+    with pytest.raises(AssertionError, match="next_h has dtype int64; expected a float array"):
+        run("rnn_step_forward", ns)
+
+
 def test_kernel_monkeypatching_numpy_does_not_change_the_verdict(monkeypatch):
     """The kernel (this process) patches numpy's comparisons; the student's function patches
     them again where it runs. The judge uses its own, pristine numpy."""

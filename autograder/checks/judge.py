@@ -76,9 +76,17 @@ def _unpack(fn, header, arrays, names):
         raise Fail(f"{fn} returned {len(kinds)} values; expected {len(names)}: {names}.")
     got, it = {}, iter(arrays)
     for name, kind in zip(names, kinds, strict=True):
-        arr = next(it) if kind == "ndarray" else None
+        # only arrays of real numbers cross from the sandbox worker; any other array comes
+        # as its kind, "ndarray of dtype object" say (its elements may lie about themselves)
+        arr = next(it, None) if kind == "ndarray" else None
         if name is None:
             continue
+        if str(kind).startswith("ndarray of dtype "):
+            dtype = str(kind)[len("ndarray of dtype ") :]
+            raise Fail(
+                f"{fn}: the output {name} has dtype {dtype}, not a real floating dtype; "
+                "it must be a float array (float64), e.g. built with np.zeros or np.tanh."
+            )
         if arr is None:
             raise Fail(f"{fn}: {name} is a {kind}; expected a NumPy float array.")
         if arr.dtype.kind != "f":

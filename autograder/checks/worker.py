@@ -138,6 +138,8 @@ class SandboxWorker:
             if type(item) is np.ndarray and item.dtype.kind in "fiub":
                 kinds.append("ndarray")
                 arrays.append(item)
+            elif type(item) is np.ndarray:  # object, complex, strings: named, never sent
+                kinds.append(f"ndarray of dtype {str(item.dtype)[:40]}")
             else:
                 kinds.append(str(type(item).__name__)[:60])
         return {"ok": True, "tuple": is_tuple, "kinds": kinds}, arrays

@@ -133,10 +133,34 @@ def read_back(task: Task, dirs: ChildDirs, found: Inspection, cells: dict) -> li
     for name in found.notebooks:
         path = autograded_dir(task, dirs) / f"{name}.ipynb"
         if path.exists():
-            found.reasons.extend(outcome.read_cell_errors(path, name, cells, task.limits))
+            found.reasons.extend(
+                outcome.read_cell_errors(path, name, cells, task.limits, process_limit(task))
+            )
     for cell in cells.values():
         cell.passed = cell.auto_score >= cell.max_score > 0
     return comments
+
+
+def process_limit(task: Task) -> int | None:
+    """The sandbox's process limit (processes and threads at once), None without one."""
+    policy = task.sandbox or {}
+    if policy.get("mode") != "bwrap":
+        return None
+    return int((policy.get("limits") or {}).get("processes") or 0) or None
+
+
+def limit_reasons(task: Task, flags: list[str], reasons: list[str]) -> list[str]:
+    """The student's reason for the process limit the sandbox saw reached, when no cell's
+    error already names it (the flag itself is for the instructor)."""
+    limit = process_limit(task)
+    hit = any(f.startswith("sandbox: the process limit (") for f in flags)
+    if not hit or any("the process limit (" in r for r in reasons):
+        return []
+    return [
+        f"your code reached the process limit ({limit} processes and threads at once): "
+        "the processes and threads beyond it could not start, and those left running "
+        "were stopped"
+    ]
 
 
 def autograded_dir(task: Task, dirs: ChildDirs) -> Path:
@@ -216,6 +240,7 @@ def grade_in_child(task: Task, dirs: ChildDirs) -> Result:
     for cell in cells.values():
         cell.settle()
     found.flags.extend(_sandbox.finish_flags(task.sandbox, found.reasons))
+    found.reasons.extend(limit_reasons(task, found.flags, found.reasons))
     left = safefiles.prune(autograded_dir(task, dirs)) if found.notebooks else []
     if left:  # only regular files go back into the class folder
         found.flags.append(

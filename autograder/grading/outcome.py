@@ -42,8 +42,13 @@ def why_nbgrader_failed(text: str) -> str:
     return f"nbgrader could not grade it: {(lines or ['unknown error'])[-1][:300]}"
 
 
-def error_message(cell, limits: Limits) -> str | None:
-    """The message of the error a cell of an autograded notebook shows, limits named."""
+# errors of a thread or process that could not start: the sandbox's process limit
+_NO_PROCESS = ("can't start new thread", "Resource temporarily unavailable")
+
+
+def error_message(cell, limits: Limits, processes: int | None = None) -> str | None:
+    """The message of the error a cell of an autograded notebook shows, limits named
+    (``processes``: the sandbox's process limit, None without one)."""
     errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
     # a timed-out cell is interrupted (KeyboardInterrupt) and then gets CellTimeoutError
     if any(o.get("ename") == "CellTimeoutError" for o in errors):
@@ -54,9 +59,19 @@ def error_message(cell, limits: Limits) -> str | None:
             return f"CellTimeoutError: stopped after {limits.cell_timeout} s (time limit per cell)"
         if ename == "NotebookTimeoutError":
             return f"{ename}: {out.get('evalue', '')} (time limit per notebook)"
-        if ename == "MemoryError":
+        evalue = str(out.get("evalue", ""))
+        if ename.endswith("MemoryError"):  # NumPy's is _ArrayMemoryError
             return f"MemoryError: memory limit ({limits.memory_mb} MB) reached"
-        return f"{ename}: {out.get('evalue', '')}".strip()[:1000]
+        if ename == "DeadKernelError" and "the memory limit" in evalue:
+            evalue = evalue.replace(
+                "the memory limit", f"the memory limit of {limits.memory_mb} MB"
+            )
+        if processes and any(text in evalue for text in _NO_PROCESS):
+            return (
+                f"{ename}: {evalue[:200]} (the process limit ({processes} processes and "
+                "threads at once) was reached)"
+            )
+        return f"{ename}: {evalue}".strip()[:1000]
     return None
 
 
@@ -80,25 +95,47 @@ def read_scores(db: Path, assignment: str, student: str, cells: dict, notes: dic
     return comments
 
 
-def read_cell_errors(path: Path, name: str, cells: dict, limits: Limits) -> list[str]:
+def _is_test(cell, cells: dict) -> bool:
+    md = cell.get("metadata", {}).get("nbgrader", {}) or {}
+    return cell.cell_type == "code" and md.get("grade_id") in cells and bool(md.get("grade"))
+
+
+def _after_tests(where: str, msg: str, limits: Limits) -> str:
+    """The reason of a cell after every test cell that failed: it cost nothing."""
+    if msg.startswith("CellTimeoutError"):
+        what = (
+            f"{where} exceeded the time limit of {limits.cell_timeout} s per cell and was stopped"
+        )
+    else:
+        what = f"{where} raised {msg[:200]}"
+    return f"{what}; it came after every test, so no points were lost"
+
+
+def read_cell_errors(
+    path: Path, name: str, cells: dict, limits: Limits, processes: int | None = None
+) -> list[str]:
     """Put the error of each test cell of the autograded notebook ``path`` into its
     :class:`CellResult`; returns the reasons to show (time limits and kernel deaths, up to
-    five failing cells of the student's own)."""
+    five failing cells of the student's own; one after every test says it cost nothing).
+    ``processes``: the sandbox's process limit, named where a cell reached it."""
     import nbformat
 
     graded = nbformat.read(path, as_version=4)
     reasons, student_errors = [], []
+    last_test = max((i for i, c in enumerate(graded.cells) if _is_test(c, cells)), default=-1)
     for i, cell in enumerate(graded.cells):
         if cell.cell_type != "code":
             continue
         md = cell.get("metadata", {}).get("nbgrader", {}) or {}
-        msg = error_message(cell, limits)
+        msg = error_message(cell, limits, processes)
         gid = md.get("grade_id")
-        if gid in cells and md.get("grade"):
+        if _is_test(cell, cells):
             if msg:
                 cells[gid].message = msg
-                if "time limit" in msg or msg.startswith("DeadKernelError"):
+                if "time limit" in msg or msg.startswith("DeadKernelError") or "limit (" in msg:
                     reasons.append(f"{gid}: {msg}")
+        elif msg and not msg.startswith("NotebookTimeoutError") and i > last_test >= 0:
+            student_errors.append(_after_tests(f"{name}.ipynb cell {i + 1}", msg, limits))
         elif msg and not msg.startswith("NotebookTimeoutError"):
             student_errors.append(f"{name}.ipynb cell {i + 1} raised {msg[:200]}")
     reasons.extend(student_errors[:5])

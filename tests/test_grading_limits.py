@@ -1,0 +1,187 @@
+"""Limits that stop a student's code, through the real command line (collect, autograde,
+grades): what was earned stays, and the student reads which limit stopped them.
+
+One class run of lesson 01 (``--workers 2``, a small per-cell time limit) grades:
+
+* ``sleep_end``: the solution, then a cell that sleeps past the per-cell time limit and
+  ignores the interrupt;
+* ``stuck_mid``: the same cell between two tests;
+* ``exit_end``: the solution, then ``os._exit(1)``;
+* ``memory_end``: the solution, then a cell that asks NumPy for far more than the memory limit;
+* ``threads_end``: the solution, then a cell that starts threads until the process limit
+  stops it (a fork bomb's cheap cousin: threads count against the same cap);
+* ``liar``: ``rnn_step_forward`` returns an object array of numbers that lie (the visible
+  test, which converts to float64, passes: the judge decides).
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_autograder import read_csv, run  # noqa: E402
+from test_grading_fidelity import L01, _source, lesson_class, stored_cells  # noqa: E402
+
+from autograder import fixtures as fx  # noqa: E402
+from autograder.sandbox import SandboxLimits  # noqa: E402
+
+pytestmark = [pytest.mark.slow, pytest.mark.nbgrader]
+
+CELL_TIMEOUT = 10  # seconds per cell: lesson 01's own cells take well under a second
+
+THREADS = """import threading
+stop = threading.Event()
+started = 0
+try:
+    for _ in range(4000):
+        threading.Thread(target=stop.wait, daemon=True).start()
+        started += 1
+finally:
+    stop.set()
+"""
+
+# a cell past the time limit that the interrupt cannot stop: the kernel must be restarted
+STUCK = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(600)"
+
+LIAR = '''class Liar:
+    """A number that passes for its value in float() and says yes to every comparison."""
+
+    def __init__(self, value):
+        self.value = float(value)
+
+    def __float__(self):
+        return self.value
+
+    def __eq__(self, other):
+        return True
+
+    def __lt__(self, other):
+        return True
+
+    def __iter__(self):
+        raise StopIteration
+
+
+def rnn_step_forward(x, prev_h, Wx, Wh, b):
+    next_h = np.tanh(x @ Wx + prev_h @ Wh + b)
+    cache = (x, prev_h, Wx, Wh, next_h)
+    return np.array([[Liar(v) for v in row] for row in next_h], dtype=object), cache
+'''
+
+
+def _trailing(sol, source: str):
+    nb = copy.deepcopy(sol)
+    nb.cells.append(nbformat.v4.new_code_cell(source))
+    return nb
+
+
+@pytest.fixture(scope="module")
+def limited_class(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("limits")
+    env = lesson_class(tmp, L01)
+    dl = tmp / "dl"
+    sol = fx.as_submission(fx.read(_source(L01)))
+    students = {
+        "sleep_end": _trailing(sol, STUCK),
+        "stuck_mid": fx.insert_code(sol, "rnn_forward", STUCK),
+        "exit_end": _trailing(sol, "import os\nos._exit(1)"),
+        "memory_end": _trailing(sol, "big = np.ones((1 << 20, 1 << 20))"),
+        "threads_end": _trailing(sol, THREADS),
+        "liar": fx.set_source(sol, "rnn_step_forward", LIAR),
+    }
+    for student, nb in students.items():
+        fx.write(nb, dl / student / f"{L01}.ipynb")
+    run(env, "collect", str(dl))
+    run(
+        env,
+        "autograde",
+        "--workers",
+        "2",
+        "--no-progress",
+        "--cell-timeout",
+        str(CELL_TIMEOUT),
+        timeout=1800,
+    )
+    run(env, "grades", "--csv", str(tmp / "g.csv"))
+    return tmp, {s: nb for s, nb in students.items()}, read_csv(tmp / "g.csv")
+
+
+def _full_marks(row):
+    assert float(row["score"]) == float(row["max_score"]) > 0, row["reasons"]
+
+
+def test_a_slow_last_cell_costs_nothing(limited_class):
+    _, nbs, table = limited_class
+    row = table[("sleep_end", L01)]
+    _full_marks(row)
+    n = len(nbs["sleep_end"].cells)
+    assert f"cell {n}" in row["reasons"], row["reasons"]
+    assert f"time limit of {CELL_TIMEOUT} s" in row["reasons"], row["reasons"]
+    assert "after every test" in row["reasons"], row["reasons"]
+
+
+def test_a_stuck_cell_between_tests_costs_nothing(limited_class):
+    # the kernel is restarted and the cells before it run again: the later tests still pass
+    _, _, table = limited_class
+    row = table[("stuck_mid", L01)]
+    _full_marks(row)
+    assert "raised CellTimeoutError: stopped after 10 s (time limit per cell)" in row["reasons"]
+    assert "no points were lost" not in row["reasons"], row["reasons"]
+
+
+def test_a_deadly_last_cell_costs_nothing(limited_class):
+    _, nbs, table = limited_class
+    row = table[("exit_end", L01)]
+    _full_marks(row)
+    assert f"(cell {len(nbs['exit_end'].cells)}:" in row["reasons"], row["reasons"]
+    assert "after every test, so no points were lost" in row["reasons"], row["reasons"]
+
+
+def test_the_memory_limit_is_named(limited_class):
+    _, nbs, table = limited_class
+    row = table[("memory_end", L01)]
+    _full_marks(row)
+    n = len(nbs["memory_end"].cells)
+    assert f"cell {n}" in row["reasons"], row["reasons"]
+    assert "memory limit (" in row["reasons"] and " MB)" in row["reasons"], row["reasons"]
+    assert "after every test, so no points were lost" in row["reasons"], row["reasons"]
+
+
+def test_the_process_limit_is_named_to_the_student(limited_class):
+    _, nbs, table = limited_class
+    row = table[("threads_end", L01)]
+    _full_marks(row)
+    limit = SandboxLimits().processes
+    assert f"process limit ({limit}" in row["reasons"], row["reasons"]
+    assert f"cell {len(nbs['threads_end'].cells)}" in row["reasons"], row["reasons"]
+
+
+def test_an_object_array_is_refused_by_dtype(limited_class):
+    tmp, _, table = limited_class
+    row = table[("liar", L01)]
+    assert float(row["score"]) < float(row["max_score"])
+    cell = stored_cells(tmp)[("liar", L01)]["test_rnn_step_forward"]
+    assert cell["score"] == 0, cell
+    assert "dtype object" in cell["message"] and "float array" in cell["message"], cell
+    assert "test_rnn_step_forward: 0 points from the out-of-kernel judge" in row["reasons"]
+    assert "judge failed" not in row["flags"] and "could not run" not in row["flags"], row
+    assert "StopIteration" not in row["reasons"] + row["flags"] + cell["message"], row
+
+
+def test_a_process_limit_no_cell_names_gets_a_reason():
+    from autograder.grading.child import limit_reasons
+    from autograder.grading.records import Task
+
+    task = Task.__new__(Task)
+    object.__setattr__(task, "sandbox", {"mode": "bwrap", "limits": {"processes": 256}})
+    flag = "sandbox: the process limit (256) was reached 3 times (a fork bomb?); ..."
+    (reason,) = limit_reasons(task, [flag], [])
+    assert reason.startswith("your code reached the process limit (256 processes and threads")
+    named = ["cell 4 raised BlockingIOError: ... (the process limit (256 processes ...)"]
+    assert limit_reasons(task, [flag], named) == []
+    assert limit_reasons(task, [], []) == []
