@@ -137,6 +137,8 @@ def cmd_autograde(settings: Settings, args) -> int:
             limits=limits,
             progress=not args.no_progress,
             sandbox=args.sandbox,  # "none": autograde's run report warns, each result is flagged
+            bad_timestamp=args.bad_timestamp,
+            keep=tuple(args.keep or ()),
         )
     except SandboxUnavailable as e:  # why, and how to fix it
         print(f"autograde: {e}", file=sys.stderr)
@@ -207,6 +209,20 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--student", action="append")
     a.add_argument("--assignment", action="append")
     a.add_argument("--force", action="store_true", help="regrade graded, unchanged work too")
+    a.add_argument(
+        "--keep",
+        action="append",
+        metavar="GLOB",
+        help="a file the notebook writes that is kept with the graded notebook in autograded/ "
+        "(a glob relative to the assignment folder; repeatable); nothing else it writes is",
+    )
+    a.add_argument(
+        "--bad-timestamp",
+        choices=("none", "collected"),  # autograder.grading.run.BAD_TIMESTAMP
+        default="none",
+        help="a timestamp.txt that is not a date (or not a file) becomes no submission time "
+        "(default) or the time the submission was collected; either way the student is told",
+    )
     a.add_argument("--cell-timeout", type=int, default=Limits.cell_timeout, help="seconds per cell")
     a.add_argument(
         "--timeout", type=int, default=Limits.notebook_timeout, help="seconds per notebook"

@@ -58,12 +58,25 @@ def rows(settings: Settings) -> list[dict]:
     return out
 
 
+# a text cell a spreadsheet would run as a formula (OWASP's CSV injection rule)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value):
+    """``value`` as a spreadsheet shows it and never runs it: a text that starts like a
+    formula (a student id ``=1+2``, a reason ``-x``) gets a leading ``'``, which spreadsheets
+    read as "text" and do not display. Numbers are written as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def write_csv(table: list[dict], path) -> None:
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=FIELDS)
         w.writeheader()
         for row in table:
-            w.writerow({k: row[k] for k in FIELDS})
+            w.writerow({k: neutralise(row[k]) for k in FIELDS})
 
 
 def summary(settings: Settings, table: list[dict]) -> str:

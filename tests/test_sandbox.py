@@ -254,14 +254,14 @@ def classes(tmp_path_factory):
     listener = _Listener()
     base = tmp_path_factory.mktemp("baseline")
     env0, _ = _make_class(base, {})
-    run(env0, "autograde", "--workers", "2", "--no-progress")
+    run(env0, "autograde", "--workers", "2", "--no-progress", "--keep", "leak-*")
     run(env0, "grades", "--csv", str(base / "g.csv"))
     tmp = tmp_path_factory.mktemp("attacked")
     sol = fx.as_submission(fx.read(SOURCE))
     consts = _constants(tmp, listener, None)
     attackers = {f"x_{n}": _attacker(sol, n, body, consts) for n, body in ATTACKS.items()}
     env, _ = _make_class(tmp, attackers)
-    out = run(env, "autograde", "--workers", "2", "--no-progress")
+    out = run(env, "autograde", "--workers", "2", "--no-progress", "--keep", "leak-*")
     run(env, "grades", "--csv", str(tmp / "g.csv"))
     yield {
         "base": base,
@@ -335,7 +335,7 @@ def test_postgres_gradebook_is_out_of_reach(postgres_url, tmp_path):  # noqa: F8
     consts = _constants(tmp_path, listener, postgres_url)
     attackers = {"x_pg": _attacker(sol, "postgres", PG_ATTACK["postgres"], consts)}
     env, _ = _make_class(tmp_path, attackers, postgres_url)
-    run(env, "autograde", "--workers", "2", "--no-progress")
+    run(env, "autograde", "--workers", "2", "--no-progress", "--keep", "leak-*")
     run(env, "grades", "--csv", str(tmp_path / "g.csv"))
     table = read_csv(tmp_path / "g.csv")
     row, honest = table[("x_pg", LESSON)], table[("honest", LESSON)]

@@ -55,6 +55,7 @@ READ_BESIDE = (
     "            _got[_name] = 'SUCCEEDED ' + repr(open(_name, 'rb').read(200))\n"
     "    except OSError as e:\n"
     "        _got[_name] = 'BLOCKED ' + type(e).__name__\n"
+    "_got['.'] = sorted(os.listdir('.'))\n"
     "print(_got)\n"
     "open('leak-beside.json', 'w').write(json.dumps(_got))\n"
 )
@@ -163,7 +164,7 @@ def edges(tmp_path_factory):
     sol = fx.as_submission(fx.read(SOURCE))
     collected = run(env, "collect", str(_downloads(tmp, sol, course, gradebook)))
     _plant(course, gradebook)
-    graded = run(env, "autograde", "--workers", "2", "--no-progress")
+    graded = run(env, "autograde", "--workers", "2", "--no-progress", "--keep", "leak-*")
     run(env, "feedback")
     run(env, "grades", "--csv", str(tmp / "g.csv"))
     return {
@@ -222,6 +223,9 @@ def test_links_in_submitted_are_not_followed_when_grading(edges):
     import json
 
     got = json.loads((course / "autograded" / "beside" / LESSON / "leak-beside.json").read_text())
+    # and the folder it runs in holds its own files only: not the lesson's source (the
+    # answer key, which nbgrader would copy in as a "master version")
+    assert set(got.pop(".")) <= {NB, "timestamp.txt", "leak-beside.json"}
     assert set(got) == set(BESIDE)
     assert all(v.startswith("BLOCKED") for v in got.values()), got
     for name in BESIDE:

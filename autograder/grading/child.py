@@ -9,6 +9,7 @@ re-grade what nbgrader passed.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import shutil
 import time
@@ -67,6 +68,14 @@ def copy_submission(task: Task, dirs: ChildDirs) -> tuple[Path, list[str]]:
         return sub_dir, [f"the submission folder was not graded: {exc}"]
     if bad := safefiles.only_regular(sub_dir):  # only the copy above wrote there
         raise RuntimeError(f"the grading copy holds {bad[0]}, which is not a regular file")
+    # the submission time the main process read and checked, or none: nbgrader reads this
+    # file again, and a bad one would fail the whole submission
+    stamp = sub_dir / "timestamp.txt"
+    if stamp.is_dir():
+        shutil.rmtree(stamp)
+    stamp.unlink(missing_ok=True)
+    if task.timestamp:
+        stamp.write_text(task.timestamp + "\n")
     return sub_dir, [
         f"{p.relative_to(src)}: {why} (not graded; a link is never followed)" for p, why in refused
     ]
@@ -100,9 +109,14 @@ def run_nbgrader(task: Task, dirs: ChildDirs) -> tuple[bool, str]:
     """nbgrader's autograde of the child's copy; ``(success, error and log text)``."""
     from nbgrader.apps import NbGraderAPI
 
+    # nbgrader copies every file of the assignment's source folder that is not a notebook
+    # into the folder where the student's notebook runs ("master versions"); the instructor's
+    # source holds the lesson's MyST file with every answer: give it an empty one
+    source = dirs.scratch / "nbgrader-source"
+    (source / task.assignment).mkdir(parents=True, exist_ok=True)
     config = nbgrader_config(
         dirs.course,
-        task.source,
+        source,
         f"sqlite:///{dirs.gradebook}",
         limits=task.limits,
         skip_sources=task.demo_sources,
@@ -209,6 +223,45 @@ def _take_verdict(gid: str, cell: CellResult, v: dict, reasons: list[str]) -> No
         )
 
 
+def bound_autograded(task: Task, folder: Path) -> list[str]:
+    """Leave in ``folder`` (what goes into the class's ``autograded/``) only the graded
+    notebooks, ``timestamp.txt`` and the files matching the run's ``keep`` globs, within the
+    limits' count and total size; remove the rest. Returns the note for the student when
+    something was removed: files student code wrote are its own business, not the class's."""
+    if not folder.is_dir():
+        return []
+    lim = task.limits
+    files, _ = safefiles.walk(folder)  # links were pruned before: regular files only
+    graded = {f"{nb}.ipynb" for nb in task.expected} | {"timestamp.txt"}
+
+    def rank(p: Path) -> tuple[int, str]:
+        rel = p.relative_to(folder).as_posix()
+        return (0 if rel in graded else 1, rel)
+
+    kept, size, dropped = 0, 0, []
+    for path in sorted(files, key=rank):
+        rel = path.relative_to(folder).as_posix()
+        wanted = rel in graded or any(fnmatch.fnmatch(rel, g) for g in task.keep)
+        n = path.stat().st_size
+        fits = kept < lim.autograded_files and size + n <= lim.autograded_mb * 2**20
+        if rel in graded or (wanted and fits):
+            kept, size = kept + 1, size + n
+            continue
+        path.unlink()
+        dropped.append(rel)
+    for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), reverse=True):
+        if not any(sub.iterdir()):
+            sub.rmdir()
+    if not dropped:
+        return []
+    return [
+        f"{len(dropped)} files the notebook wrote were not kept with the graded notebook "
+        f"(only the notebook and the files the assignment declares come back, at most "
+        f"{lim.autograded_files} files, {lim.autograded_mb} MB): {', '.join(dropped[:5])}"
+        + (", ..." if len(dropped) > 5 else "")
+    ]
+
+
 def grade_in_child(task: Task, dirs: ChildDirs) -> Result:
     """Grade ``task`` in this (forked, limited) process; returns its :class:`Result`."""
     t0 = time.monotonic()
@@ -247,6 +300,7 @@ def grade_in_child(task: Task, dirs: ChildDirs) -> Result:
             f"sandbox: removed what student code left that is not a regular "
             f"file (links, FIFOs): {', '.join(left[:5])}"
         )
+    found.reasons.extend(bound_autograded(task, autograded_dir(task, dirs)))
     return new_result(
         task,
         status,

@@ -51,6 +51,8 @@ class Limits:
     max_output_chars: int = 20000  # output kept per cell
     judge_timeout: float = 10  # seconds per call of a student function in the sandbox worker
     file_size_mb: int = 512  # largest file student code may write
+    autograded_files: int = 100  # files that come back into autograded/ per submission
+    autograded_mb: int = 50  # and their total size
 
     def sandbox_worker_cpu_seconds(self, mode: JudgeMode) -> int:
         """``RLIMIT_CPU`` of the sandbox worker: 6 calls' worth for one ``check`` (at least a

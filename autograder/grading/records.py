@@ -46,6 +46,7 @@ class Task:
     limits: Limits
     judged: bool  # whether the judge re-grades this assignment after nbgrader
     sandbox: dict | None = None  # autograder.sandbox.Policy as a dict; None: no sandbox
+    keep: tuple[str, ...] = ()  # globs of the files, besides the notebooks, kept when graded
 
     @property
     def expected(self) -> dict[str, dict[str, float]]:

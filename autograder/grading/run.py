@@ -11,13 +11,17 @@ import concurrent.futures as cf
 import json
 import multiprocessing as mp
 import shutil
+import stat
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
-from autograder import gradebook
+from nbgrader import utils as nbutils
+
+from autograder import gradebook, safefiles
 from autograder import sandbox as _sandbox
 from autograder.grading import sources
 from autograder.grading.limits import Limits
@@ -35,6 +39,7 @@ class RunReport:
     seconds: float = 0.0
     per_notebook: list = field(default_factory=list)
     not_graded: list = field(default_factory=list)
+    notes: list = field(default_factory=list)  # per submission, graded all the same
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,9 @@ def find_submissions(settings: Settings) -> list[tuple[str, str, Path]]:
     return out
 
 
-def _pending(settings, structure, selected, force, report: RunReport) -> list[_Pending]:
+def _pending(
+    settings, structure, selected, force, report: RunReport, bad_timestamp: str = "none"
+) -> list[_Pending]:
     """The submissions to grade: selected, of a known assignment, new or changed."""
     stored = gradebook.done(settings.db_url)
     out = []
@@ -75,16 +82,57 @@ def _pending(settings, structure, selected, force, report: RunReport) -> list[_P
         if not force and stored.get((student, assignment)) == fh:
             report.skipped += 1
             continue
-        ts_file = folder / "timestamp.txt"
         note_file = settings.course / "collect_notes" / student / f"{assignment}.json"
         notes = json.loads(note_file.read_text()) if note_file.exists() else []
-        timestamp = ts_file.read_text().strip() if ts_file.exists() else None
+        timestamp, why = read_timestamp(folder, bad_timestamp)
+        if why:
+            notes = [*notes, why]
+            report.notes.append(f"{student}/{assignment}: {why}")
         out.append(_Pending(student, assignment, folder, fh, timestamp, notes))
     return out
 
 
+BAD_TIMESTAMP = ("none", "collected")  # what a bad timestamp.txt becomes: no time, or collect's
+
+
+def read_timestamp(folder: Path, bad: str = "none") -> tuple[str | None, str | None]:
+    """The submission time of ``folder/timestamp.txt`` (nbgrader's format), and why it was not
+    taken when it is bad: not a regular file (a link is never followed), not UTF-8, not a
+    date. A bad one is that student's note, never an error of the run; with ``bad ==
+    "collected"`` the time the folder was placed stands in for it."""
+    path = folder / "timestamp.txt"
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return None, None
+    why = None
+    if not stat.S_ISREG(mode):
+        why = f"timestamp.txt is {safefiles.kind(mode) or 'a folder'}"
+    else:
+        try:
+            text = safefiles.read_bytes(path)[:200].decode("utf-8").strip()
+            if not text:
+                raise ValueError("empty")
+            nbutils.parse_utc(text)
+            return text, None
+        except UnicodeDecodeError:
+            why = "timestamp.txt is not UTF-8 text"
+        except (ValueError, OverflowError, TypeError) as exc:
+            why = f"timestamp.txt is not a date ({_short(text)}: {type(exc).__name__})"
+        except OSError as exc:
+            why = f"timestamp.txt could not be read ({exc.strerror or exc})"
+    if bad == "collected":
+        placed = datetime.fromtimestamp(folder.stat().st_mtime, UTC)
+        return placed.strftime("%Y-%m-%d %H:%M:%S.%f UTC"), f"{why}: the time it was collected used"
+    return None, f"{why}: ignored (no submission time)"
+
+
+def _short(text: str) -> str:
+    return repr(text[:40] + ("..." if len(text) > 40 else ""))
+
+
 def _tasks(
-    settings, structure, pending, template: Path, run_dir: Path, limits, policy=None
+    settings, structure, pending, template: Path, run_dir: Path, limits, policy=None, keep=()
 ) -> list[Task]:
     """One :class:`Task` per pending submission, with what the run shares."""
     assignments = {p.assignment for p in pending}
@@ -108,6 +156,7 @@ def _tasks(
             limits=limits,
             judged=judged[p.assignment],
             sandbox=policy,
+            keep=tuple(keep),
         )
         for p in pending
     ]
@@ -195,12 +244,18 @@ def autograde(
     progress: bool = True,
     log=print,
     sandbox: str = "bwrap",
+    bad_timestamp: str = "none",
+    keep: tuple[str, ...] = (),
 ) -> RunReport:
     """Grade the new and changed submissions of the class on ``workers`` pool processes,
     student code inside ``sandbox`` (``"bwrap"``, or ``"none"``: recorded on every
-    submission). Raises :class:`autograder.sandbox.SandboxUnavailable` when bwrap cannot
-    run."""
+    submission). A bad ``timestamp.txt`` becomes no submission time, or with
+    ``bad_timestamp="collected"`` the time it was collected (see :func:`read_timestamp`).
+    Of what a notebook writes, only the files matching the ``keep`` globs are kept with it.
+    Raises :class:`autograder.sandbox.SandboxUnavailable` when bwrap cannot run."""
     _sandbox.require(sandbox)  # before anything is graded: why, and how to fix it
+    if bad_timestamp not in BAD_TIMESTAMP:
+        raise ValueError(f"bad_timestamp must be one of {BAD_TIMESTAMP}, not {bad_timestamp!r}")
     if sandbox == "none":
         log(f"WARNING: every submission of this run is {_sandbox.UNSANDBOXED}")
     quiet()
@@ -213,9 +268,11 @@ def autograde(
             not assignments or assignment in assignments
         )
 
-    pending = _pending(settings, structure, selected, force, report)
+    pending = _pending(settings, structure, selected, force, report, bad_timestamp)
     for msg in report.unknown:
         log(f"cannot place: {msg}")
+    for msg in report.notes:
+        log(f"note: {msg}")
     if pending:
         settings.course.mkdir(parents=True, exist_ok=True)
         run_dir = Path(tempfile.mkdtemp(prefix=".autograde-", dir=settings.course))
@@ -224,7 +281,7 @@ def autograde(
             gradebook.make_template(settings.db_url, str(template))
             limits = limits or Limits()
             policy = _sandbox.policy_for(settings, sandbox, limits.file_size_mb)
-            tasks = _tasks(settings, structure, pending, template, run_dir, limits, policy)
+            tasks = _tasks(settings, structure, pending, template, run_dir, limits, policy, keep)
             _grade_all(settings, tasks, workers, structure, report, progress, log)
         finally:
             shutil.rmtree(run_dir, ignore_errors=True)
