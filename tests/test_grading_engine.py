@@ -399,3 +399,32 @@ def test_verify_notebook_judges_each_function_as_its_test_cell_saw_it(tmp_path):
     assert result["test_rnn_forward"]["passed"], result["test_rnn_forward"]
     # rnn_backward is judged with the rnn_step_backward its test cell saw: the fixed one
     assert result["test_rnn_backward"]["passed"], result["test_rnn_backward"]
+
+
+def test_helpers_and_constants_are_judged_as_the_test_cell_saw_them(tmp_path):
+    """A graded function that calls the student's own helper (and reads a constant) keeps the
+    helper as it stood at its test cell; a later cell redefining both does not change it."""
+    nb = nbformat.read(SOLUTIONS / "01_vanilla_rnn" / "01_vanilla_rnn.ipynb", as_version=4)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    helper = (
+        "SCALE = 1.0\n\n"
+        "def _affine(x, W, b):\n    return SCALE * (x @ W) + b\n\n"
+        "def _pre(x, prev_h, Wx, Wh, b):\n    return _affine(x, Wx, b) + prev_h @ Wh\n\n"
+        "def rnn_step_forward(x, prev_h, Wx, Wh, b):\n"
+        "    next_h = np.tanh(_pre(x, prev_h, Wx, Wh, b))\n"
+        "    return next_h, (x, prev_h, Wx, Wh, next_h)\n"
+    )
+    nb.cells[ids.index("rnn_step_forward")].source = helper
+    # an experiment after every test: the helper and the constant change
+    later = "SCALE = 0.0\n\ndef _affine(x, W, b):\n    return b\n"
+    nb.cells.append(nbformat.v4.new_code_cell(later))
+    path = tmp_path / "01_vanilla_rnn.ipynb"
+    nbformat.write(nb, path)
+    result = verify_notebook(path, lesson="01_vanilla_rnn")
+    assert result["test_rnn_step_forward"]["passed"], result["test_rnn_step_forward"]
+    assert result["test_rnn_forward"]["passed"], result["test_rnn_forward"]
+    # the control: the same change before the test cell is judged, and fails
+    nb.cells.insert(ids.index("test_rnn_step_forward"), nb.cells.pop())
+    nbformat.write(nb, path)
+    result = verify_notebook(path, lesson="01_vanilla_rnn")
+    assert not result["test_rnn_step_forward"]["passed"]

@@ -13,6 +13,7 @@ import importlib.abc
 import os
 import sys
 import traceback
+import types
 
 import numpy as np
 
@@ -48,6 +49,40 @@ def _describe(exc):
                 text += f" (in {frame.name}, line {frame.lineno} of {where}: {frame.line!s:.120})"
                 break
     return text
+
+
+_CONSTANTS = (int, float, complex, str, bytes, bool, type(None))
+
+
+def _names(code):
+    """The global names ``code`` and the functions, lambdas and comprehensions nested in it read."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _names(const)
+    return names
+
+
+def _world(ns, graded):
+    """The graded functions ``graded`` of ``ns`` and, transitively, the helper functions and
+    constants of ``ns`` they read: a later cell that redefines a helper (or a constant) must not
+    change what a graded function computed when its test cell ran."""
+    world, todo = {}, list(graded)
+    while todo:
+        name = todo.pop()
+        if name in world or name not in ns:
+            continue
+        obj = ns[name]
+        if name in graded or isinstance(obj, types.FunctionType) and obj.__globals__ is ns:
+            world[name] = obj
+            todo.extend(_names(obj.__code__) if hasattr(obj, "__code__") else ())
+        elif (
+            isinstance(obj, _CONSTANTS)
+            or isinstance(obj, tuple)
+            and all(isinstance(v, _CONSTANTS) for v in obj)
+        ):
+            world[name] = obj
+    return world
 
 
 class SandboxWorker:
@@ -106,7 +141,7 @@ class SandboxWorker:
     def op_capture(self, msg):
         """At the test cell of ``msg["names"]``: keep, for each of them, the graded functions
         ``msg["graded"]`` as they stand now (the first capture of a name counts)."""
-        world = {n: self.ns[n] for n in msg["graded"] if n in self.ns}
+        world = _world(self.ns, [n for n in msg["graded"] if n in self.ns])
         for name in msg["names"]:
             self.captured.setdefault(name, world)
         return {"ok": True}, []
