@@ -21,11 +21,17 @@ from nbconvert.preprocessors import Preprocessor
 from nbformat.v4 import new_output
 
 from autograder import gradebook, safefiles
+from autograder import sanitize as sanitize_html
 from autograder.grading.records import DIAGNOSIS
 from autograder.grading.sources import HIDDEN_RE, strip_hidden
 from autograder.settings import Settings
 
-_BOX = "border-left:4px solid #c05000;background:#fff4e5;padding:.4em .8em;margin:.4em 0"
+# The page's own CSS (student content gets no style attributes: see autograder/sanitize.py).
+_CSS = (
+    "<style>.autograder-diagnosis{border-left:4px solid #c05000;background:#fff4e5;"
+    "padding:.4em .8em;margin:.4em 0}.autograder-diagnosis pre{white-space:pre-wrap;"
+    "margin:.2em 0}</style>"
+)
 
 
 def diagnosis(cell: dict) -> str | None:
@@ -49,8 +55,7 @@ def _own_message(cell: dict) -> str:
 
 def diagnosis_html(text: str) -> str:
     return (
-        f'<div class="autograder-diagnosis" style="{_BOX}"><b>Diagnosis:</b>'
-        f'<pre style="white-space:pre-wrap;margin:.2em 0">{html.escape(text)}</pre></div>'
+        f'<div class="autograder-diagnosis"><b>Diagnosis:</b><pre>{html.escape(text)}</pre></div>'
     )
 
 
@@ -117,10 +122,14 @@ def _header(student: str, assignment: str, notebook: str, rec: dict) -> str:
 
 
 def generate(settings: Settings, students=None, assignments=None) -> list[Path]:
+    """Write every selected student's feedback pages; each is sanitised (see
+    :mod:`autograder.sanitize`): the student's notebook may hold markup that would run in the
+    browser of whoever opens the page."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter()
     exporter.exclude_input_prompt = False
+    css = sanitize_html.template_css(exporter) + _CSS
     written = []
     for rec in gradebook.results(settings.db_url):
         s, a = rec["student_id"], rec["assignment"]
@@ -135,13 +144,10 @@ def generate(settings: Settings, students=None, assignments=None) -> list[Path]:
             if src.exists() and not src.is_symlink():
                 nb = nbformat.reads(safefiles.read_bytes(src).decode("utf-8"), as_version=4)
                 sanitize(nb, rec["cells"])
-                body, _ = exporter.from_notebook_node(nb)
+                sanitize_html.sanitize_notebook(nb)
+                body = sanitize_html.body_of(exporter.from_notebook_node(nb)[0])
             head = _header(s, a, name, rec)
-            if "<body" in body:
-                i = body.index(">", body.index("<body")) + 1
-                page = body[:i] + head + body[i:]
-            else:
-                page = f"<html><body>{head}{body}</body></html>"
+            page = sanitize_html.page(f"Feedback: {a} / {name}", head, body, css)
             path = out_dir / f"{name}.html"
             path.write_text(page, encoding="utf-8")
             written.append(path)

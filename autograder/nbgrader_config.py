@@ -43,3 +43,6 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     "autograder.feedback.HideHiddenTests",
 ]
+# Every HTML page nbgrader renders from a submission (generate_feedback, formgrader's views)
+# gets the student's markup made inert first: see autograder/sanitize.py.
+c.HTMLExporter.preprocessors = ["autograder.sanitize.SanitizeNotebook"]
