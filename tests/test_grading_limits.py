@@ -11,12 +11,16 @@ One class run of lesson 01 (``--workers 2``, a small per-cell time limit) grades
 * ``threads_end``: the solution, then a cell that starts threads until the process limit
   stops it (a fork bomb's cheap cousin: threads count against the same cap);
 * ``liar``: ``rnn_step_forward`` returns an object array of numbers that lie (the visible
-  test, which converts to float64, passes: the judge decides).
+  test, which converts to float64, passes: the judge decides);
+* ``inodes_end``: the solution, then a cell that creates 20,000 empty files in ``/tmp``, which
+  bytes alone do not bound: the tmpfs's ``nr_inodes`` stops it.
 """
 
 from __future__ import annotations
 
 import copy
+import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -43,6 +47,14 @@ try:
         started += 1
 finally:
     stop.set()
+"""
+
+INODES = """made = 0
+try:
+    for made in range(20000):
+        open(f"/tmp/f{made}", "w").close()
+except OSError as e:
+    raise OSError(f"{e.strerror} after {made} files") from None
 """
 
 # a cell past the time limit that the interrupt cannot stop: the kernel must be restarted
@@ -93,6 +105,7 @@ def limited_class(tmp_path_factory):
         "memory_end": _trailing(sol, "big = np.ones((1 << 20, 1 << 20))"),
         "threads_end": _trailing(sol, THREADS),
         "liar": fx.set_source(sol, "rnn_step_forward", LIAR),
+        "inodes_end": _trailing(sol, INODES),
     }
     for student, nb in students.items():
         fx.write(nb, dl / student / f"{L01}.ipynb")
@@ -161,6 +174,18 @@ def test_the_process_limit_is_named_to_the_student(limited_class):
     assert f"cell {len(nbs['threads_end'].cells)}" in row["reasons"], row["reasons"]
 
 
+def test_files_in_tmp_are_capped_by_count_and_named(limited_class):
+    _, nbs, table = limited_class
+    row = table[("inodes_end", L01)]
+    _full_marks(row)
+    lim = SandboxLimits()
+    made = re.search(r"No space left on device after (\d+) files", row["reasons"])
+    assert made, row["reasons"]
+    assert int(made.group(1)) <= lim.tmp_files, row["reasons"]
+    assert f"{lim.tmp_files} files each" in row["reasons"], row["reasons"]
+    assert f"cell {len(nbs['inodes_end'].cells)}" in row["reasons"], row["reasons"]
+
+
 def test_an_object_array_is_refused_by_dtype(limited_class):
     tmp, _, table = limited_class
     row = table[("liar", L01)]
@@ -185,3 +210,31 @@ def test_a_process_limit_no_cell_names_gets_a_reason():
     named = ["cell 4 raised BlockingIOError: ... (the process limit (256 processes ...)"]
     assert limit_reasons(task, [flag], named) == []
     assert limit_reasons(task, [], []) == []
+
+
+def test_memory_in_memfds_is_capped_by_the_sandboxs_cgroup():
+    # memory outside the address space (RLIMIT_AS does not count it), in many memfds (one
+    # alone would stop at the file size limit): the group's memory cap kills the process
+    # and the group reports it; without a memory cgroup the program finishes and this fails
+    from autograder.sandbox import cgroups
+
+    group = cgroups.new_group(64, 256, "test-memfd")
+    code = (
+        "import os\nchunk = b'x' * (16 << 20)\nfds = []\n"
+        "for _ in range(48):  # 768 MB\n"
+        "    fds.append(os.memfd_create('hold'))\n"
+        "    os.write(fds[-1], chunk)\n"
+        "print('held 768 MB')\n"
+    )
+    try:
+        proc = subprocess.run(
+            cgroups.join_command(group, [sys.executable, "-c", code]),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    finally:
+        hits, ooms = cgroups.close_group(group)
+    assert "memory" in group.capped, group
+    assert proc.returncode == -9 and "held" not in proc.stdout, (proc.returncode, proc.stdout)
+    assert ooms >= 1 and hits == 0

@@ -164,17 +164,31 @@ def process_limit(task: Task) -> int | None:
 
 
 def limit_reasons(task: Task, flags: list[str], reasons: list[str]) -> list[str]:
-    """The student's reason for the process limit the sandbox saw reached, when no cell's
-    error already names it (the flag itself is for the instructor)."""
-    limit = process_limit(task)
-    hit = any(f.startswith("sandbox: the process limit (") for f in flags)
-    if not hit or any("the process limit (" in r for r in reasons):
-        return []
-    return [
-        f"your code reached the process limit ({limit} processes and threads at once): "
-        "the processes and threads beyond it could not start, and those left running "
-        "were stopped"
-    ]
+    """The student's reasons for the limits the sandbox saw reached (the process limit, the
+    memory limit, the space of /tmp, HOME and /dev/shm), when no cell's error already names
+    them (the flags themselves are for the instructor)."""
+    lim = (task.sandbox or {}).get("limits") or {}
+    out = []
+    if any(f.startswith("sandbox: the process limit (") for f in flags) and not any(
+        "the process limit (" in r for r in reasons
+    ):
+        out.append(
+            f"your code reached the process limit ({process_limit(task)} processes and "
+            "threads at once): the processes and threads beyond it could not start, and "
+            "those left running were stopped"
+        )
+    if any(f.startswith("sandbox: the memory limit (") for f in flags):
+        out.append(
+            f"your code reached the memory limit ({lim.get('memory_mb')} MB, counting memory "
+            "held in files in memory: memfd, /dev/shm, /tmp) and the process that held it "
+            "was stopped"
+        )
+    if any(f.startswith("sandbox: a limit of the sandbox was reached (No space") for f in flags):
+        out.append(
+            f"your code filled /tmp, HOME or /dev/shm (at most {lim.get('tmp_mb')} MB and "
+            f"{lim.get('tmp_files')} files each): write less, or into your own folder"
+        )
+    return out
 
 
 def autograded_dir(task: Task, dirs: ChildDirs) -> Path:

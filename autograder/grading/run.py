@@ -258,6 +258,10 @@ def autograde(
         raise ValueError(f"bad_timestamp must be one of {BAD_TIMESTAMP}, not {bad_timestamp!r}")
     if sandbox == "none":
         log(f"WARNING: every submission of this run is {_sandbox.UNSANDBOXED}")
+    else:  # a cap that falls back to a weaker one here is said once, before grading
+        lim = limits or Limits()
+        for msg in _sandbox.notes(_sandbox.SandboxLimits(memory_mb=lim.memory_mb)):
+            log(f"note: {msg}")
     quiet()
     t_start = time.monotonic()
     report = RunReport()
@@ -280,7 +284,7 @@ def autograde(
             template = run_dir / "template.sqlite"
             gradebook.make_template(settings.db_url, str(template))
             limits = limits or Limits()
-            policy = _sandbox.policy_for(settings, sandbox, limits.file_size_mb)
+            policy = _sandbox.policy_for(settings, sandbox, limits.file_size_mb, limits.memory_mb)
             tasks = _tasks(settings, structure, pending, template, run_dir, limits, policy, keep)
             _grade_all(settings, tasks, workers, structure, report, progress, log)
         finally:

@@ -109,6 +109,8 @@ def _warm_up() -> None:
     from nbgrader.preprocessors import Execute  # noqa: F401
 
     sqlalchemy.orm.configure_mappers()
+    if _sandbox.probe() is None:  # found once here, not again in every grading child
+        _sandbox.notes(_sandbox.SandboxLimits())
     nbformat.validate(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]))
     if engine()[0] is not None:
         from IPython.core.inputtransformer2 import TransformerManager  # noqa: F401 (scan)

@@ -9,8 +9,9 @@ autograder.sandbox ...``. One idea per module:
   installation, ``rnnref`` minus the answer key, the check-side modules, this package);
 * :mod:`~autograder.sandbox.bwrap`: the bwrap command of one sandboxed process (namespaces, no
   network, tmpfs, the writable copy and flags folder) and whether bwrap can run here;
-* :mod:`~autograder.sandbox.cgroups`: the process cap, a pids cgroup per sandbox when one can be
-  made (``RLIMIT_NPROC`` inside the namespace otherwise);
+* :mod:`~autograder.sandbox.cgroups`: the process and memory caps, a pids and memory cgroup
+  per sandbox when one can be made (``RLIMIT_NPROC`` inside the namespace and ``RLIMIT_AS``
+  otherwise, said in the run report by :func:`notes`);
 * :mod:`~autograder.sandbox.submission`: the grading child's sandbox of one submission;
 * :mod:`~autograder.sandbox.guard`: inside the sandbox, the rlimits and an audit hook that
   writes what the sandbox is about to refuse (a path outside the copy, a socket, a signal to
@@ -30,6 +31,7 @@ from autograder.sandbox.binds import code_roots as code_roots
 from autograder.sandbox.bwrap import BWRAP as BWRAP
 from autograder.sandbox.bwrap import SANDBOX_ID as SANDBOX_ID
 from autograder.sandbox.bwrap import Sandbox as Sandbox
+from autograder.sandbox.bwrap import notes as notes
 from autograder.sandbox.bwrap import probe as probe
 from autograder.sandbox.bwrap import read_flags as read_flags
 from autograder.sandbox.bwrap import require as require

@@ -3,7 +3,8 @@
 uid/gid 65534 in a new user namespace, new PID, IPC, UTS, network and cgroup namespaces (no
 network at all), ``--die-with-parent``, ``--new-session``. Read-write: the private copy of
 the submission, the kernel's IPC runtime folder, a flags folder shared with the grader;
-size-limited tmpfs for ``/tmp``, ``HOME`` and ``/dev/shm``; a minimal ``/dev`` and the
+tmpfs for ``/tmp``, ``HOME`` and ``/dev/shm`` limited in bytes and, where :func:`tmpfs_prefix`
+can mount them (bwrap 0.8 has no option for it), in files; a minimal ``/dev`` and the
 namespace's own ``/proc``; read-only what :mod:`autograder.sandbox.binds` lists.
 """
 
@@ -21,7 +22,7 @@ from autograder.sandbox.binds import (
     answer_key_files,
     code_roots,
 )
-from autograder.sandbox.cgroups import _kill_cgroup, _new_cgroup
+from autograder.sandbox.cgroups import Group, close_group, join_command, new_group
 from autograder.sandbox.policy import (
     GUARD_DIR,
     HOME,
@@ -95,6 +96,67 @@ def probe() -> str | None:
     return why
 
 
+# mounts the tmpfs folders given first (their count, then the folders), then execs the rest:
+# bwrap binds them, so that each has nr_inodes, which bwrap's own --tmpfs cannot set
+_MOUNT = (
+    'n=$1; o=$2; shift 2; while [ "$n" -gt 0 ]; do '
+    'mount -t tmpfs -o "$o" tmpfs "$1" || exit 125; shift; n=$((n-1)); done; exec "$@"'
+)
+# a private mount namespace as root; otherwise a user namespace of one's own (root in it)
+_UNSHARE = (
+    ["unshare", "--mount", "--propagation", "private"],
+    ["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private"],
+)
+_TMPFS: list[list[str] | None] = []
+
+
+def tmpfs_options(size_bytes: int, files: int) -> str:
+    return f"size={size_bytes},nr_inodes={files},mode=0755"
+
+
+def tmpfs_prefix(folders: list[str], options: str) -> list[str] | None:
+    """The command prefix that mounts a tmpfs with ``options`` on each host folder (then
+    bwrap binds them), or None where no way of doing so works here (found once, by
+    mounting one and starting bwrap below it)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    if not _TMPFS:
+        found = None
+        if shutil.which("unshare") and shutil.which("mount") and probe() is None:
+            with tempfile.TemporaryDirectory() as d:
+                for unshare in _UNSHARE:
+                    argv = [*unshare, "/bin/sh", "-c", _MOUNT, "sh", "1", "size=65536,nr_inodes=64"]
+                    argv += [d, BWRAP, *_namespace_args(), *_system_binds()]
+                    argv += ["--bind", d, "/tmp", "--", "/usr/bin/touch", "/tmp/x"]
+                    try:
+                        proc = subprocess.run(argv, capture_output=True, timeout=30)
+                    except (OSError, subprocess.TimeoutExpired):
+                        continue
+                    if proc.returncode == 0:
+                        found = unshare
+                        break
+        _TMPFS.append(found)
+    if _TMPFS[0] is None:
+        return None
+    return [*_TMPFS[0], "/bin/sh", "-c", _MOUNT, "sh", str(len(folders)), options, *folders]
+
+
+def notes(limits) -> list[str]:
+    """What the run report says about caps that fall back to weaker ones here."""
+    from autograder.sandbox.cgroups import notes as cgroup_notes
+
+    out = cgroup_notes(limits.memory_mb)
+    if tmpfs_prefix([], "") is None:
+        out.append(
+            f"the sandbox's /tmp, HOME and /dev/shm are limited to {limits.tmp_mb} MB each "
+            f"but not to {limits.tmp_files} files (mounting them needs util-linux's unshare "
+            "and root or user namespaces); the memory cgroup, where there is one, bounds them"
+        )
+    return out
+
+
 def require(mode: str) -> None:
     """Raise :class:`SandboxUnavailable` when ``mode`` is ``bwrap`` and it cannot run."""
     if mode not in MODES:
@@ -112,7 +174,7 @@ class Sandbox:
         self.blocked = tuple(blocked)
         self.flags_dir = self.state / "flags"
         self.flags_dir.mkdir(parents=True, exist_ok=True)
-        self.cgroups: list[Path] = []
+        self.cgroups: list[Group] = []
         self.stub = self.state / "answer_key_stub.py"
         self.stub.write_text(
             "raise ImportError(__name__ + ' is the answer key of this lesson: "
@@ -149,6 +211,10 @@ class Sandbox:
         size = str(lim.tmp_mb * 2**20)
         import shutil  # here, not at the top: the guard inside the sandbox imports this package
 
+        serial = len(self.cgroups)
+        mounts = [self.state / f"tmpfs-{where}-{serial}" / n for n in ("tmp", "home", "shm")]
+        prefix = tmpfs_prefix([str(m) for m in mounts], tmpfs_options(int(size), lim.tmp_files))
+
         args = [shutil.which(BWRAP) or BWRAP, *_namespace_args(), *_system_binds()]
         args += ["--proc", "/proc", "--dev", "/dev"]
         # pid 1 of the namespace is bwrap's own init, which the sandbox user may read
@@ -156,8 +222,12 @@ class Sandbox:
         args += ["--size", "4096", "--tmpfs", "/proc/1", "--remount-ro", "/proc/1"]
         # the tmpfs mounts come before the binds: a bind below /tmp (a checkout or a venv in
         # /tmp, say) mounted first would be hidden by the tmpfs mounted over it
-        for tmp in ("/tmp", HOME, "/dev/shm"):
-            args += ["--size", size, "--tmpfs", tmp]
+        for tmp, mount in zip(("/tmp", HOME, "/dev/shm"), mounts, strict=True):
+            if prefix is None:
+                args += ["--size", size, "--tmpfs", tmp]
+            else:
+                mount.mkdir(parents=True, exist_ok=True)
+                args += ["--bind", str(mount), tmp]
         roots = code_roots()
         # host folders under /tmp that hold a bound path (a course in /tmp, say) get their
         # own read-only tmpfs: writing next to the copy fails there as it does elsewhere
@@ -184,12 +254,10 @@ class Sandbox:
         for k, v in allowed_env().items():
             args += ["--setenv", k, v]
         args += ["--", *_guarded(argv)]
-        group = _new_cgroup(lim.processes, len(self.cgroups))
-        if group is None:
-            return args
+        group = new_group(lim.processes, lim.memory_mb, serial)
         self.cgroups.append(group)
-        # join the cgroup before bwrap starts, so that everything below it is counted
-        return ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(group), *args]
+        # the cgroup is joined first, so that the mounts and everything below bwrap count
+        return join_command(group, [*(prefix or []), *args])
 
     @staticmethod
     def launch_env() -> dict[str, str]:
@@ -202,11 +270,16 @@ class Sandbox:
         """Kill what is left in the sandboxes' cgroups; the flags of this submission."""
         flags = []
         for group in self.cgroups:
-            hits = _kill_cgroup(group)
+            hits, ooms = close_group(group)
             if hits:
                 flags.append(
                     f"sandbox: the process limit ({self.policy.limits.processes}) was reached "
                     f"{hits} times (a fork bomb?); the processes were stopped"
+                )
+            if ooms:
+                flags.append(
+                    f"sandbox: the memory limit ({self.policy.limits.memory_mb} MB) was "
+                    f"reached; {ooms} process(es) were stopped by the kernel"
                 )
         self.cgroups.clear()
         return list(dict.fromkeys(flags)) + read_flags(self.flags_dir)

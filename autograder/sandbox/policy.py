@@ -39,9 +39,11 @@ class SandboxLimits:
     """What the rlimits and the cgroup allow one sandboxed process tree."""
 
     processes: int = 256  # tasks (threads count) in one sandbox: a fork bomb stops here
+    memory_mb: int = 4096  # memory of one sandbox (its cgroup), memfd and tmpfs included
     open_files: int = 256
     file_size_mb: int = 512
     tmp_mb: int = 64  # each of /tmp, HOME and /dev/shm
+    tmp_files: int = 4096  # files and folders in each of them (tmpfs nr_inodes)
 
 
 @dataclass
@@ -87,9 +89,11 @@ def allowed_env(env=None) -> dict:
     return out
 
 
-def policy_for(settings, mode: str, file_size_mb: int | None = None) -> dict:
+def policy_for(
+    settings, mode: str, file_size_mb: int | None = None, memory_mb: int | None = None
+) -> dict:
     """The run's :class:`Policy` as a task dict: what to flag and how much to allow
-    (``file_size_mb``: the grading limits' own, declared there)."""
+    (``file_size_mb``, ``memory_mb``: the grading limits' own, declared there)."""
     protected = [str(settings.course), str(settings.source), str(REPO)]
     protected.append(os.path.realpath(os.path.expanduser("~")))
     if settings.db_url.startswith("sqlite:///"):
@@ -98,4 +102,6 @@ def policy_for(settings, mode: str, file_size_mb: int | None = None) -> dict:
     limits = SandboxLimits()
     if file_size_mb is not None:
         limits.file_size_mb = file_size_mb
+    if memory_mb is not None:
+        limits.memory_mb = memory_mb
     return Policy(mode, protected, limits).to_dict()
