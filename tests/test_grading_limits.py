@@ -14,6 +14,10 @@ One class run of lesson 01 (``--workers 2``, a small per-cell time limit) grades
   test, which converts to float64, passes: the judge decides);
 * ``inodes_end``: the solution, then a cell that creates 20,000 empty files in ``/tmp``, which
   bytes alone do not bound: the tmpfs's ``nr_inodes`` stops it.
+
+A second run (``--memory-mb 1024``, a longer per-cell limit: filling memory takes the kernel
+seconds) grades ``memfd_end``: the solution, then a cell that holds 3 GB in memfds, memory that
+RLIMIT_AS does not count; the sandbox's memory cgroup stops it.
 """
 
 from __future__ import annotations
@@ -122,6 +126,51 @@ def limited_class(tmp_path_factory):
     )
     run(env, "grades", "--csv", str(tmp / "g.csv"))
     return tmp, {s: nb for s, nb in students.items()}, read_csv(tmp / "g.csv")
+
+
+MEMFD_MB = 1024
+
+MEMFDS = """import os
+chunk = b"x" * (16 << 20)
+fds = []
+for _ in range(192):  # 3 GB, 16 MB a memfd (one alone would stop at the file size limit)
+    fds.append(os.memfd_create("hold"))
+    os.write(fds[-1], chunk)
+print("held", len(fds) * 16, "MB")
+"""
+
+
+@pytest.fixture(scope="module")
+def memfd_class(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("memfd")
+    env = lesson_class(tmp, L01)
+    nb = _trailing(fx.as_submission(fx.read(_source(L01))), MEMFDS)
+    fx.write(nb, tmp / "dl" / "memfd_end" / f"{L01}.ipynb")
+    run(env, "collect", str(tmp / "dl"))
+    out = run(
+        env,
+        "autograde",
+        "--no-progress",
+        "--memory-mb",
+        str(MEMFD_MB),
+        "--cell-timeout",
+        "120",
+        timeout=1800,
+    )
+    run(env, "grades", "--csv", str(tmp / "g.csv"))
+    return tmp, nb, read_csv(tmp / "g.csv")[("memfd_end", L01)], out
+
+
+def test_memory_in_memfds_is_stopped_by_the_memory_cgroup(memfd_class):
+    # without a memory cgroup the cell holds 3 GB, prints, and nothing names a limit
+    tmp, nb, row, out = memfd_class
+    _full_marks(row)
+    assert "no memory cgroup" not in out, out
+    assert f"sandbox: the memory limit ({MEMFD_MB} MB) was reached" in row["flags"], row
+    assert f"your code reached the memory limit ({MEMFD_MB} MB" in row["reasons"], row["reasons"]
+    assert f"cell {len(nb.cells)}" in row["reasons"], row["reasons"]
+    autograded = tmp / "course" / "autograded" / "memfd_end" / L01 / f"{L01}.ipynb"
+    assert "held 3072 MB" not in autograded.read_text()
 
 
 def _full_marks(row):

@@ -183,7 +183,7 @@ def limit_reasons(task: Task, flags: list[str], reasons: list[str]) -> list[str]
             "held in files in memory: memfd, /dev/shm, /tmp) and the process that held it "
             "was stopped"
         )
-    if any(f.startswith("sandbox: a limit of the sandbox was reached (No space") for f in flags):
+    if _sandbox.TMPFS_FULL_FLAG in flags:
         out.append(
             f"your code filled /tmp, HOME or /dev/shm (at most {lim.get('tmp_mb')} MB and "
             f"{lim.get('tmp_files')} files each): write less, or into your own folder"

@@ -195,14 +195,17 @@ def _store(settings, gb, result: Result, structure, report: RunReport, log) -> N
         report.failed += 1
 
 
-def _grade_all(settings, tasks, workers, structure, report, progress, log) -> None:
+def _grade_all(settings, tasks, workers, structure, report, progress, log, sandbox) -> None:
     """Run ``tasks`` on the pool and store each result as it comes; on Ctrl-C, stop the
     pool processes (they kill their grading children) and re-raise."""
     from tqdm import tqdm
 
     bar = tqdm(total=len(tasks), desc="autograde", unit="nb", disable=not progress, file=sys.stderr)
     ex = cf.ProcessPoolExecutor(
-        max_workers=max(1, workers), mp_context=mp.get_context("spawn"), initializer=pool_init
+        max_workers=max(1, workers),
+        mp_context=mp.get_context("spawn"),
+        initializer=pool_init,
+        initargs=(sandbox,),
     )
     futures = [ex.submit(grade_task, t) for t in tasks]
     interrupted = False
@@ -256,11 +259,11 @@ def autograde(
     _sandbox.require(sandbox)  # before anything is graded: why, and how to fix it
     if bad_timestamp not in BAD_TIMESTAMP:
         raise ValueError(f"bad_timestamp must be one of {BAD_TIMESTAMP}, not {bad_timestamp!r}")
+    limits = limits or Limits()
     if sandbox == "none":
         log(f"WARNING: every submission of this run is {_sandbox.UNSANDBOXED}")
     else:  # a cap that falls back to a weaker one here is said once, before grading
-        lim = limits or Limits()
-        for msg in _sandbox.notes(_sandbox.SandboxLimits(memory_mb=lim.memory_mb)):
+        for msg in _sandbox.notes(_sandbox.SandboxLimits(memory_mb=limits.memory_mb)):
             log(f"note: {msg}")
     quiet()
     t_start = time.monotonic()
@@ -283,10 +286,9 @@ def autograde(
         try:
             template = run_dir / "template.sqlite"
             gradebook.make_template(settings.db_url, str(template))
-            limits = limits or Limits()
             policy = _sandbox.policy_for(settings, sandbox, limits.file_size_mb, limits.memory_mb)
             tasks = _tasks(settings, structure, pending, template, run_dir, limits, policy, keep)
-            _grade_all(settings, tasks, workers, structure, report, progress, log)
+            _grade_all(settings, tasks, workers, structure, report, progress, log, sandbox)
         finally:
             shutil.rmtree(run_dir, ignore_errors=True)
     report.seconds = time.monotonic() - t_start

@@ -80,7 +80,7 @@ def _reap_orphans() -> None:
         time.sleep(0.01)
 
 
-def pool_init() -> None:
+def pool_init(sandbox: str = "bwrap") -> None:
     """Initializer of a pool process: the main process handles Ctrl-C, orphans come here."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides; see _on_term
     try:
@@ -96,10 +96,10 @@ def pool_init() -> None:
         os._exit(1)
 
     signal.signal(signal.SIGTERM, _on_term)
-    _warm_up()
+    _warm_up(sandbox)
 
 
-def _warm_up() -> None:
+def _warm_up(sandbox: str) -> None:
     """Pay once per pool process what every forked child would otherwise pay again: imports,
     the gradebook's ORM set-up, the notebook schema validators, the judge and its checks."""
     import nbformat
@@ -109,8 +109,8 @@ def _warm_up() -> None:
     from nbgrader.preprocessors import Execute  # noqa: F401
 
     sqlalchemy.orm.configure_mappers()
-    if _sandbox.probe() is None:  # found once here, not again in every grading child
-        _sandbox.notes(_sandbox.SandboxLimits())
+    if sandbox == "bwrap" and _sandbox.probe() is None:  # once here, not in every child
+        _sandbox.tmpfs_unshare()
     nbformat.validate(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]))
     if engine()[0] is not None:
         from IPython.core.inputtransformer2 import TransformerManager  # noqa: F401 (scan)

@@ -35,6 +35,7 @@ from autograder.sandbox.bwrap import notes as notes
 from autograder.sandbox.bwrap import probe as probe
 from autograder.sandbox.bwrap import read_flags as read_flags
 from autograder.sandbox.bwrap import require as require
+from autograder.sandbox.bwrap import tmpfs_unshare as tmpfs_unshare
 from autograder.sandbox.cgroups import release_cgroups as release_cgroups
 from autograder.sandbox.policy import ENV_ALLOW as ENV_ALLOW
 from autograder.sandbox.policy import GUARD_DIR as GUARD_DIR
@@ -47,6 +48,7 @@ from autograder.sandbox.policy import SandboxLimits as SandboxLimits
 from autograder.sandbox.policy import SandboxUnavailable as SandboxUnavailable
 from autograder.sandbox.policy import allowed_env as allowed_env
 from autograder.sandbox.policy import policy_for as policy_for
+from autograder.sandbox.submission import TMPFS_FULL_FLAG as TMPFS_FULL_FLAG
 from autograder.sandbox.submission import UNSANDBOXED as UNSANDBOXED
 from autograder.sandbox.submission import activate as activate
 from autograder.sandbox.submission import active as active

@@ -114,10 +114,9 @@ def tmpfs_options(size_bytes: int, files: int) -> str:
     return f"size={size_bytes},nr_inodes={files},mode=0755"
 
 
-def tmpfs_prefix(folders: list[str], options: str) -> list[str] | None:
-    """The command prefix that mounts a tmpfs with ``options`` on each host folder (then
-    bwrap binds them), or None where no way of doing so works here (found once, by
-    mounting one and starting bwrap below it)."""
+def tmpfs_unshare() -> list[str] | None:
+    """The ``unshare`` command under which a tmpfs can be mounted and bwrap started below it
+    here, or None where none works (found once, by mounting one and starting bwrap)."""
     import shutil
     import subprocess
     import tempfile
@@ -138,9 +137,16 @@ def tmpfs_prefix(folders: list[str], options: str) -> list[str] | None:
                         found = unshare
                         break
         _TMPFS.append(found)
-    if _TMPFS[0] is None:
+    return _TMPFS[0]
+
+
+def tmpfs_prefix(folders: list[str], options: str) -> list[str] | None:
+    """The command prefix that mounts a tmpfs with ``options`` on each host folder (then
+    bwrap binds them), or None where :func:`tmpfs_unshare` finds no way of doing so."""
+    unshare = tmpfs_unshare()
+    if unshare is None:
         return None
-    return [*_TMPFS[0], "/bin/sh", "-c", _MOUNT, "sh", str(len(folders)), options, *folders]
+    return [*unshare, "/bin/sh", "-c", _MOUNT, "sh", str(len(folders)), options, *folders]
 
 
 def notes(limits) -> list[str]:
@@ -148,7 +154,7 @@ def notes(limits) -> list[str]:
     from autograder.sandbox.cgroups import notes as cgroup_notes
 
     out = cgroup_notes(limits.memory_mb)
-    if tmpfs_prefix([], "") is None:
+    if tmpfs_unshare() is None:
         out.append(
             f"the sandbox's /tmp, HOME and /dev/shm are limited to {limits.tmp_mb} MB each "
             f"but not to {limits.tmp_files} files (mounting them needs util-linux's unshare "

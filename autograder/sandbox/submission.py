@@ -45,6 +45,8 @@ def finish() -> list[str]:
 UNSANDBOXED = "graded WITHOUT the sandbox (--sandbox none): student code ran as the instructor"
 # errors that say a size limit of the sandbox stopped a write
 _FULL = ("No space left on device", "File too large", "Too many open files")
+FULL_FLAG = "sandbox: a limit of the sandbox was reached ({})"
+TMPFS_FULL_FLAG = FULL_FLAG.format(_FULL[0])
 
 
 def finish_flags(policy: dict | None, reasons=()) -> list[str]:
@@ -55,7 +57,7 @@ def finish_flags(policy: dict | None, reasons=()) -> list[str]:
     flags = finish()
     for text in _FULL:
         if any(text in r for r in reasons):
-            flags.append(f"sandbox: a limit of the sandbox was reached ({text})")
+            flags.append(FULL_FLAG.format(text))
     return flags
 
 
