@@ -92,8 +92,8 @@ def _forward_variant(k, layer_params="own", layer_input="below", layer_h0="own",
     out, outs = x, []
     for layer in range(L):
         p = params[{"own": layer, "shared": 0, "top_first": L - 1 - layer}[layer_params]]
-        start = {"own": h0[layer], "first": h0[0], "zero": np.zeros_like(h0[0])}[layer_h0]
-        start = h0[L - 1 - layer] if layer_h0 == "reversed" else start
+        starts = {"own": layer, "first": 0, "reversed": L - 1 - layer}
+        start = np.zeros_like(h0[0]) if layer_h0 == "zero" else h0[starts[layer_h0]]
         out = forward(x if layer_input == "x" else out, start, *p)[0]
         outs.append(out)
     return {"h": outs[-1] if top else outs[0]}

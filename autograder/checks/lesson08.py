@@ -250,9 +250,7 @@ def _sample_variant(k, how):
                 )
             if token == END_ID and how != "no_stop":
                 break
-            if token == END_ID:
-                continue
-            out.append(token)
+            out.append(token)  # no_stop: the end marker joins the name, which goes on
         names.append(out)
     return _rows(names, max_len)
 
