@@ -1,4 +1,5 @@
-"""The stronger judge: class-balanced multinomial logistic regression on character n-grams.
+"""The judge stronger by macro accuracy (not by plain accuracy): class-balanced multinomial
+logistic regression on character n-grams.
 
 Same features as the naive Bayes judge (:mod:`rnnref.names.classifier`): the character 1- to
 4-grams of ``"^" + name.casefold() + "$"``, here as presence indicators ``x (F,)`` over the

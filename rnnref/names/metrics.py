@@ -6,8 +6,9 @@
   ``samples`` names each (temperature 0.8 by default, one seeded Generator for the run);
   the share that an independent judge assigns to the intended country. Two judges, both on
   the character 1- to 4-grams of ``^name$`` and trained on the train split: the naive Bayes
-  classifier (:mod:`rnnref.names.classifier`) and the stronger class-balanced logistic
-  regression (:mod:`rnnref.names.logreg`). Chance is 1/18.
+  classifier (:mod:`rnnref.names.classifier`) and the class-balanced logistic regression
+  (:mod:`rnnref.names.logreg`), the stronger by macro accuracy (not by plain accuracy).
+  Chance is 1/18.
 - **Judge on real names**: each judge's accuracy and macro accuracy (the recall of each
   country, averaged over countries, as the protocol weighs countries equally) on the real
   names of the split. It is a reference, not a ceiling: a model sampling typical names at a
