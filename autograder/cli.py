@@ -6,6 +6,7 @@
     python -m autograder autograde --workers 2   # parallel, limited, resumable
     python -m autograder feedback                # feedback/<student>/<assignment>/*.html
     python -m autograder grades --csv grades.csv # CSV + printed summary
+    python -m autograder check lessons/01_vanilla_rnn/01_vanilla_rnn.ipynb   # students
 
 Every command takes ``--db URL`` (any SQLAlchemy URL; env ``RNN_GRADEBOOK_URL``) and
 ``--course DIR`` (env ``RNN_COURSE_DIR``); see :mod:`autograder.settings`.
@@ -114,17 +115,65 @@ def cmd_collect(settings: Settings, args) -> int:
     return 0
 
 
-def cmd_autograde(settings: Settings, args) -> int:
-    from autograder.grading import autograde
+def _limit_options(parser: argparse.ArgumentParser) -> None:
+    """The options of :class:`Limits` (``autograde`` and ``check`` take the same)."""
+    parser.add_argument(
+        "--cell-timeout", type=int, default=Limits.cell_timeout, help="seconds per cell"
+    )
+    parser.add_argument(
+        "--timeout", type=int, default=Limits.notebook_timeout, help="seconds per notebook"
+    )
+    parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb)
+    parser.add_argument(
+        "--max-output", type=int, default=Limits.max_output_chars, help="output characters per cell"
+    )
+    parser.add_argument(
+        "--judge-timeout",
+        type=int,
+        default=Limits.judge_timeout,
+        help="seconds per call of a student function in the sandbox worker",
+    )
 
-    register_missing(settings)
-    limits = Limits(
+
+def _limits(args) -> Limits:
+    return Limits(
         cell_timeout=args.cell_timeout,
         notebook_timeout=args.timeout,
         memory_mb=args.memory_mb,
         max_output_chars=args.max_output,
         judge_timeout=args.judge_timeout,
     )
+
+
+def cmd_check(settings: Settings, args) -> int:
+    """Exit status 0: every notebook gets full marks; 1: some point lost (or a notebook not
+    graded); 2: bad input."""
+    from autograder import selfcheck
+    from autograder.sandbox import SandboxUnavailable
+
+    try:
+        verdicts = selfcheck.check_notebooks(
+            [Path(p) for p in args.notebooks],
+            assignment=args.assignment,
+            source=settings.source,
+            limits=_limits(args),
+            sandbox=args.sandbox,
+            workers=args.workers,
+        )
+    except (selfcheck.CheckError, SandboxUnavailable) as e:
+        print(f"check: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        Path(args.json).write_text(json.dumps([selfcheck.as_json(v) for v in verdicts], indent=1))
+    print("\n\n".join(selfcheck.render(v) for v in verdicts))
+    return 0 if all(v.passed for v in verdicts) else 1
+
+
+def cmd_autograde(settings: Settings, args) -> int:
+    from autograder.grading import autograde
+
+    register_missing(settings)
+    limits = _limits(args)
     from autograder.sandbox import SandboxUnavailable
 
     try:
@@ -166,9 +215,14 @@ def cmd_grades(settings: Settings, args) -> int:
     from autograder import grades
 
     table = grades.rows(settings)
-    if args.csv:
+    if args.format != "plain" and not args.csv:
+        raise SystemExit(f"grades: --format {args.format} writes a file: give it with --csv FILE")
+    if args.csv and args.format == "plain":
         grades.write_csv(table, args.csv)
         print(f"wrote {len(table)} rows to {args.csv}")
+    elif args.csv:
+        n = grades.write_lms_csv(settings, table, args.format, args.csv)
+        print(f"wrote {n} students to {args.csv} ({args.format} grade import)")
     if args.json:
         Path(args.json).write_text(json.dumps(table, indent=1))
     print(grades.summary(settings, table))
@@ -223,20 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         help="a timestamp.txt that is not a date (or not a file) becomes no submission time "
         "(default) or the time the submission was collected; either way the student is told",
     )
-    a.add_argument("--cell-timeout", type=int, default=Limits.cell_timeout, help="seconds per cell")
-    a.add_argument(
-        "--timeout", type=int, default=Limits.notebook_timeout, help="seconds per notebook"
-    )
-    a.add_argument("--memory-mb", type=int, default=Limits.memory_mb)
-    a.add_argument(
-        "--max-output", type=int, default=Limits.max_output_chars, help="output characters per cell"
-    )
-    a.add_argument(
-        "--judge-timeout",
-        type=int,
-        default=Limits.judge_timeout,
-        help="seconds per call of a student function in the sandbox worker",
-    )
+    _limit_options(a)
     a.add_argument("--no-progress", action="store_true")
     a.add_argument(
         "--sandbox",
@@ -244,11 +285,37 @@ def main(argv: list[str] | None = None) -> int:
         default="bwrap",
         help="run student code in a bubblewrap sandbox (default) or, where it cannot run, not",
     )
+    k = sub.add_parser(
+        "check",
+        parents=[common],
+        help="students: the grader's verdict on your notebook before you submit it",
+        description="Grade notebooks exactly as autograde does (same limits, sandbox and "
+        "judge) in a temporary class; print per graded function: passed, or the diagnosis. "
+        "Needs no gradebook or course folder; the notebooks are not changed.",
+    )
+    k.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")
+    k.add_argument("--assignment", help="the lesson, when the file name does not say it")
+    k.add_argument("--workers", type=int, default=1)
+    k.add_argument("--json", help="also write the verdicts as JSON to this file")
+    k.add_argument(
+        "--sandbox",
+        choices=("auto", "bwrap", "none"),
+        default="auto",
+        help="bubblewrap where it runs (default), or none (the verdict is the same)",
+    )
+    _limit_options(k)
     f = sub.add_parser("feedback", parents=[common], help="per-student HTML feedback")
     f.add_argument("--student", action="append")
     f.add_argument("--assignment", action="append")
     g = sub.add_parser("grades", parents=[common], help="CSV of grades and a summary")
-    g.add_argument("--csv")
+    g.add_argument("--csv", help="write the grades to this CSV file")
+    g.add_argument(
+        "--format",
+        choices=("plain", "canvas", "moodle"),  # autograder.grades.LMS_FORMATS
+        default="plain",
+        help="plain: a row per student and assignment, with cells, reasons and flags; canvas "
+        "or moodle: the LMS's grade import file, a row per student, a column per assignment",
+    )
     g.add_argument("--json", help=argparse.SUPPRESS)
     ro = sub.add_parser("roster", parents=[common], help="import students from a CSV")
     ro.add_argument("file")
@@ -259,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     handler = {
         "collect": cmd_collect,
+        "check": cmd_check,
         "autograde": cmd_autograde,
         "feedback": cmd_feedback,
         "grades": cmd_grades,

@@ -45,7 +45,7 @@ def diagnosis(cell: dict) -> str | None:
     return message.split(DIAGNOSIS, 1)[1] if DIAGNOSIS in message else None
 
 
-def _own_message(cell: dict) -> str:
+def own_message(cell: dict) -> str:
     """A failing cell's message without the diagnosis appended to it."""
     if cell.get("override"):
         return "the visible tests passed, the hidden checks did not"
@@ -101,7 +101,7 @@ def _header(student: str, assignment: str, notebook: str, rec: dict) -> str:
         if c.get("notebook") != notebook:
             continue
         ok = c.get("score", 0) >= c.get("max_score", 0)
-        msg = "" if ok else f"<pre>{html.escape(_own_message(c))}</pre>"
+        msg = "" if ok else f"<pre>{html.escape(own_message(c))}</pre>"
         why = diagnosis(c)
         rows.append(
             f"<tr><td><code>{html.escape(gid)}</code></td>"

@@ -79,6 +79,71 @@ def write_csv(table: list[dict], path) -> None:
             w.writerow({k: neutralise(row[k]) for k in FIELDS})
 
 
+LMS_FORMATS = ("plain", "canvas", "moodle")
+# Canvas's gradebook import: these columns, then one per assignment; the first row below the
+# header gives every assignment's points possible. Canvas matches a student by ID (its own
+# user id: the roster's lms_user_id), SIS User ID or SIS Login ID.
+CANVAS_FIELDS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+# Moodle's "Import grades from CSV": at import the ID number (or the email) column is mapped
+# to the user field of that name, and each assignment column to its grade item.
+MOODLE_FIELDS = ["ID number", "First name", "Last name", "Email address"]
+
+
+def _people(settings: Settings) -> dict[str, dict]:
+    """The roster's fields of every student, by id."""
+    with gradebook.open_gradebook(settings.db_url) as gb:
+        return {
+            s.id: {
+                "first": s.first_name or "",
+                "last": s.last_name or "",
+                "email": s.email or "",
+                "lms": s.lms_user_id or "",
+            }
+            for s in gb.students
+        }
+
+
+def lms_table(settings: Settings, table: list[dict], fmt: str) -> list[list]:
+    """The rows (header first) of the ``canvas`` or ``moodle`` import file for ``table``
+    (from :func:`rows`): a column per assignment holding the points, 0 when nothing was
+    submitted, empty when the submission is not graded yet (no grade is posted for it)."""
+    if fmt not in LMS_FORMATS[1:]:
+        raise ValueError(f"format must be one of {', '.join(LMS_FORMATS)}, not {fmt!r}")
+    assignments = sorted({r["assignment"] for r in table})
+    points = {r["assignment"]: r["max_score"] for r in table}
+    scores = defaultdict(dict)
+    for r in table:
+        scores[r["student"]][r["assignment"]] = (
+            "" if r["status"] == "not graded yet" else r["score"]
+        )
+    people = _people(settings)
+    out = []
+    if fmt == "canvas":
+        out.append([*CANVAS_FIELDS, *assignments])
+        out.append(["Points Possible", "", "", "", "", *(points[a] for a in assignments)])
+    else:
+        out.append([*MOODLE_FIELDS, *assignments])
+    for student in sorted(scores):
+        p = people.get(student, {"first": "", "last": "", "email": "", "lms": ""})
+        marks = [scores[student].get(a, "") for a in assignments]
+        if fmt == "canvas":
+            name = ", ".join(x for x in (p["last"], p["first"]) if x) or student
+            out.append([name, p["lms"], student, p["email"], "", *marks])
+        else:
+            out.append([student, p["first"], p["last"], p["email"], *marks])
+    return out
+
+
+def write_lms_csv(settings: Settings, table: list[dict], fmt: str, path) -> int:
+    """Write the ``canvas`` or ``moodle`` import file; returns the number of students."""
+    lines = lms_table(settings, table, fmt)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        for line in lines:
+            w.writerow([neutralise(v) for v in line])
+    return len(lines) - (2 if fmt == "canvas" else 1)
+
+
 def summary(settings: Settings, table: list[dict]) -> str:
     lines = []
     by_asg = defaultdict(list)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import os
 import sqlite3
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -152,6 +153,58 @@ def test_grades_csv_never_runs_a_formula(tmp_path):
     students = {r["student"] for r in rows if r["assignment"] == A}
     assert students == {"'=1+2", "'+SUM(A1)", "'-2+3", "'@cmd", "ok"}, students
     assert all(float(r["score"]) == float(r["max_score"]) for r in rows if r["assignment"] == A)
+    lms_exports_match_the_grades(env, tmp_path, rows)
+
+
+def _read_rows(path) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.reader(f))
+
+
+def lms_exports_match_the_grades(env, tmp_path, plain_rows):
+    """Canvas's and Moodle's import files of the class: the columns each LMS reads, the roster's
+    names, emails and LMS ids, the same points as the plain CSV, 0 for a student who handed
+    nothing in, and no cell a spreadsheet would run."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "id,first_name,last_name,email,lms_user_id\n"
+        "ok,Ada,Lovelace,ada@example.org,1001\n"
+        'absent,Alan,"=HYPERLINK(""http://x"")",alan@example.org,1002\n'
+    )
+    run(env, "roster", str(roster))
+    score = {r["student"]: r["score"] for r in plain_rows if r["assignment"] == A}
+    ids = [*score, "absent"]
+    run(env, "grades", "--format", "canvas", "--csv", str(tmp_path / "canvas.csv"))
+    canvas = _read_rows(tmp_path / "canvas.csv")
+    assert canvas[0][:6] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", A]
+    assert canvas[0][6:] == ["02_toy"], canvas[0]  # every assignment of the gradebook
+    assert canvas[1][0] == "Points Possible" and float(canvas[1][5]) > 0, canvas[1]
+    by_id = {r[2]: r for r in canvas[2:]}
+    assert sorted(by_id) == sorted(ids), by_id
+    assert by_id["ok"][:4] == ["Lovelace, Ada", "1001", "ok", "ada@example.org"]
+    assert by_id["absent"][0].startswith("'=HYPERLINK") and float(by_id["absent"][5]) == 0
+    assert all(float(by_id[s][5]) == float(score[s]) for s in score)
+    run(env, "grades", "--format", "moodle", "--csv", str(tmp_path / "moodle.csv"))
+    moodle = _read_rows(tmp_path / "moodle.csv")
+    assert moodle[0] == ["ID number", "First name", "Last name", "Email address", A, "02_toy"]
+    by_id = {r[0]: r for r in moodle[1:]}
+    assert sorted(by_id) == sorted(ids) and by_id["ok"][1:4] == [
+        "Ada",
+        "Lovelace",
+        "ada@example.org",
+    ]
+    assert all(float(by_id[s][4]) == float(score[s]) for s in score)
+    for table in (canvas, moodle):
+        cells = [v for r in table for v in r]
+        assert not [v for v in cells if v[:1] in ("=", "+", "-", "@", "\t", "\r")], cells
+    proc = subprocess.run(
+        [sys.executable, "-m", "autograder", "grades", "--format", "canvas"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode != 0 and "give it with --csv FILE" in proc.stderr, proc.stderr
 
 
 WRITES = (

@@ -64,6 +64,11 @@ def _call(worker, spec, fn, args, timeout, keep=None, memory_mb=0, adapter=None)
         error = str(header.get("error", "unknown error"))
         if header.get("memory") or error.startswith("MemoryError"):
             raise Fail(f"{fn} ran out of memory (limit {memory_mb} MB): {error}")
+        if error.startswith("NotImplementedError"):  # the release's stub, left as it was
+            raise Fail(
+                f"{fn} is not written yet: it still raises NotImplementedError (write it "
+                "below `# YOUR CODE HERE` and delete the `raise NotImplementedError()` line)."
+            )
         raise Fail(f"{fn} raised {error}.{_hint_for_error(spec, error)}")
     return header, arrays
 

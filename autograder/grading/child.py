@@ -19,6 +19,7 @@ from pathlib import Path
 from autograder import safefiles
 from autograder import sandbox as _sandbox
 from autograder.checks import DEFERRED_ENV
+from autograder.checks.mywork import GRADING_ENV
 from autograder.grading import outcome
 from autograder.grading.nbconfig import nbgrader_config
 from autograder.grading.records import CellResult, Result, Task, new_cells, new_result
@@ -83,11 +84,13 @@ def copy_submission(task: Task, dirs: ChildDirs) -> tuple[Path, list[str]]:
 
 def set_environment(task: Task, dirs: ChildDirs) -> None:
     """The environment the kernel inherits: none of the class's settings (``RNN_*``,
-    ``NBGRADER_*``), its runtime folder, one BLAS thread, no figures drawn."""
+    ``NBGRADER_*``), its runtime folder, the grading marker, one BLAS thread, no figures
+    drawn."""
     for var in list(os.environ):
         if var.startswith(("RNN_", "NBGRADER_")):
             del os.environ[var]
     os.environ["JUPYTER_RUNTIME_DIR"] = str(dirs.runtime)
+    os.environ[GRADING_ENV] = "1"  # a "Check my work" cell does nothing here
     if task.judged:
         # verify_notebook below is the authority for these lessons: the kernel's hidden-test
         # calls skip their own judge run (it would cost ~1 s per graded function).

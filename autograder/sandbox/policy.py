@@ -16,7 +16,8 @@ HOME = "/home/student"
 GUARD_DIR = "/run/sandbox"  # inside: guard.json (read-only) and flags/ (read-write)
 MODES = ("bwrap", "none")
 # Only these variables reach student code (no RNN_*, PG*, database URLs, tokens); the one
-# RNN_ variable is the grader's own switch that tells the kernel's checks to defer.
+# RNN_ variables are the grader's own switches: the kernel's checks defer to the judge, and a
+# "Check my work" cell does nothing (autograder.checks.mywork.GRADING_ENV).
 ENV_ALLOW = (
     "LANG",
     "LC_ALL",
@@ -30,6 +31,7 @@ ENV_ALLOW = (
     "PYTHONHASHSEED",
     "PYTHONUNBUFFERED",
     "RNN_CHECKS_DEFERRED",
+    "RNN_GRADING",
 )
 MAX_FLAGS = 40  # per process: a loop of attempts must not flood the report
 
