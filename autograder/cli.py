@@ -6,6 +6,7 @@
     python -m autograder autograde --workers 2   # parallel, limited, resumable
     python -m autograder feedback                # feedback/<student>/<assignment>/*.html
     python -m autograder grades --csv grades.csv # CSV + printed summary
+    python -m autograder report --html report.html   # what the class got wrong, and why
     python -m autograder check lessons/01_vanilla_rnn/01_vanilla_rnn.ipynb   # students
 
 Every command takes ``--db URL`` (any SQLAlchemy URL; env ``RNN_GRADEBOOK_URL``) and
@@ -229,6 +230,23 @@ def cmd_grades(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_report(settings: Settings, args) -> int:
+    from autograder import report
+
+    reports = report.build(settings, args.assignment)
+    if not reports:
+        print("report: no assignment in the gradebook" + (" matches" if args.assignment else ""))
+        return 1
+    if args.html:
+        Path(args.html).write_text(report.html_page(reports), encoding="utf-8")
+        print(f"wrote {args.html}")
+    if args.csv:
+        report.write_csv(reports, args.csv)
+        print(f"wrote {args.csv}")
+    print(report.text(reports))
+    return 0
+
+
 def cmd_roster(settings: Settings, args) -> int:
     from autograder import gradebook
 
@@ -317,6 +335,14 @@ def main(argv: list[str] | None = None) -> int:
         "or moodle: the LMS's grade import file, a row per student, a column per assignment",
     )
     g.add_argument("--json", help=argparse.SUPPRESS)
+    rp = sub.add_parser(
+        "report",
+        parents=[common],
+        help="the class report: scores, pass rates, the likely causes of lost points, flags",
+    )
+    rp.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    rp.add_argument("--html", help="write the report as one self-contained HTML page")
+    rp.add_argument("--csv", help="write the report's numbers as CSV")
     ro = sub.add_parser("roster", parents=[common], help="import students from a CSV")
     ro.add_argument("file")
     args = p.parse_args(argv)
@@ -331,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         "feedback": cmd_feedback,
         "grades": cmd_grades,
         "roster": cmd_roster,
+        "report": cmd_report,
     }[args.cmd]
     try:
         return handler(settings, args)
