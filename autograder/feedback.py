@@ -137,6 +137,10 @@ def generate(settings: Settings, students=None, assignments=None) -> list[Path]:
             continue
         out_dir = settings.feedback / s / a
         out_dir.mkdir(parents=True, exist_ok=True)
+        # nbgrader's release_feedback hands a page out only beside the submission's secret
+        secret = settings.autograded / s / a / "submission_secret.txt"
+        if secret.is_file() and not secret.is_symlink() and secret.stat().st_size <= 4096:
+            (out_dir / secret.name).write_bytes(safefiles.read_bytes(secret))
         names = sorted({c["notebook"] for c in rec["cells"].values()})
         for name in names:
             src = settings.autograded / s / a / f"{name}.ipynb"

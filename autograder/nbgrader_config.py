@@ -1,5 +1,7 @@
-"""nbgrader configuration of the course, for running plain ``nbgrader`` commands (formgrader,
-``nbgrader release_feedback``, the exchange) from this folder.
+"""nbgrader configuration of the course, for running plain ``nbgrader`` commands from this
+folder: ``release_assignment``, ``collect`` and the rest of the exchange, ``generate_feedback``,
+``release_feedback``, formgrader. Grading itself is ``python -m autograder autograde``:
+``nbgrader autograde`` refuses to run (see :mod:`autograder.nbgrader_refuse`).
 
 ``python -m autograder`` does not read this file: it builds the same settings in code (see
 ``autograder/settings.py``) and adds what nbgrader lacks (parallel grading, per-notebook time
@@ -15,27 +17,18 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from autograder.grading.limits import Limits  # noqa: E402
 from autograder.grading.nbconfig import nbgrader_config  # noqa: E402
 from autograder.settings import Settings  # noqa: E402
 
 settings = Settings.resolve()
 c = get_config()  # noqa: F821 (injected by traitlets when nbgrader loads this file)
 
-# The same configuration and limits as ``python -m autograder autograde`` (except memory,
-# which needs its child process): a cell time limit, a per-notebook time budget, output
-# capped while it runs.
 c.merge(
-    nbgrader_config(
-        settings.course,
-        settings.source,
-        settings.db_url,
-        release=settings.release,
-        limits=Limits(),
-    )
+    nbgrader_config(settings.course, settings.source, settings.db_url, release=settings.release)
 )
-# Kernels talk over IPC sockets, not TCP ports: no port race between parallel graders.
-c.KernelManager.transport = "ipc"
+# Plain ``nbgrader autograde`` (and formgrader's autograde button) would run student code as
+# you, outside the sandbox: it stops with a message naming ``python -m autograder autograde``.
+c.Autograde.autograde_preprocessors = ["autograder.nbgrader_refuse.RefuseAutograde"]
 # nbgrader's own generate_feedback shows hidden tests and tracebacks: strip them (``python -m
 # autograder feedback`` does the same and adds the judge's messages and the reasons).
 c.GenerateFeedback.preprocessors = [

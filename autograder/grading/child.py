@@ -30,6 +30,7 @@ from autograder.grading.static import Inspection, inspect
 # runs one grading child per core), and figures not drawn (the inline backend would render
 # every figure to PNG, 0.1-0.5 s each, for a feedback page that shows test results).
 _THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+NBGRADER_SECRET = "submission_secret.txt"
 
 
 @dataclass(frozen=True)
@@ -242,14 +243,20 @@ def _take_verdict(gid: str, cell: CellResult, v: dict, reasons: list[str]) -> No
 
 def bound_autograded(task: Task, folder: Path) -> list[str]:
     """Leave in ``folder`` (what goes into the class's ``autograded/``) only the graded
-    notebooks, ``timestamp.txt`` and the files matching the run's ``keep`` globs, within the
-    limits' count and total size; remove the rest. Returns the note for the student when
-    something was removed: files student code wrote are its own business, not the class's."""
+    notebooks, ``timestamp.txt``, nbgrader's ``submission_secret.txt`` and the files matching
+    the run's ``keep`` globs, within the limits' count and total size; remove the rest.
+    Returns the note for the student when something was removed: files student code wrote
+    are its own business, not the class's."""
     if not folder.is_dir():
         return []
     lim = task.limits
     files, _ = safefiles.walk(folder)  # links were pruned before: regular files only
+    # nbgrader's exchange files: the submission time, and the secret release_feedback and
+    # fetch_feedback match the feedback to the submission with (tiny; a big one is dropped)
     graded = {f"{nb}.ipynb" for nb in task.expected} | {"timestamp.txt"}
+    secret = folder / NBGRADER_SECRET
+    if secret.is_file() and secret.stat().st_size <= 4096:
+        graded.add(NBGRADER_SECRET)
 
     def rank(p: Path) -> tuple[int, str]:
         rel = p.relative_to(folder).as_posix()

@@ -43,6 +43,10 @@ def nbgrader_config(
     c.CourseDirectory.root = str(root)
     c.CourseDirectory.source_directory = str(source)
     c.CourseDirectory.db_url = db_url
+    # nbgrader copies an assignment's other files along with its notebooks (into the release,
+    # and as "master versions" into every autograded folder): never the lesson's MyST source,
+    # which holds every answer
+    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.md"]
     if release is not None:
         c.CourseDirectory.release_directory = str(release)
     if limits is not None:
