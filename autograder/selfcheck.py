@@ -9,7 +9,7 @@ notebook (a limit reached, a crash, a deleted test cell). Hidden tests are never
 messages come from the gradebook record, as on the feedback page.
 
 The last cell of every lesson ("Check my work") calls
-:func:`autograder.checks.mywork.check_my_work`, which runs this command in a fresh process.
+:func:`autograder.mywork.check_my_work`, which runs this command in a fresh process.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.checks.mywork import GRADING_ENV
 from autograder.grading.limits import Limits
+from autograder.mywork import GRADING_ENV
 from autograder.settings import Settings
 
 __all__ = ["GRADING_ENV", "CheckError", "Verdict", "check_notebooks", "render", "as_json"]

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from autograder.mywork import GRADING_ENV
+
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"
 LESSONS = REPO / "lessons"
@@ -15,8 +17,10 @@ AUTOGRADER = REPO / "autograder"
 
 
 def nbgrader(args, course_dir, check=True, timeout=900):
-    """Run nbgrader with the course config and a throwaway course directory."""
-    env = dict(os.environ, RNN_COURSE_DIR=str(course_dir))
+    """Run nbgrader with the course config and a throwaway course directory (the notebooks it
+    runs are the course's own, trusted; the "Check my work" cells are told they are being
+    graded, as in every grading kernel)."""
+    env = dict(os.environ, RNN_COURSE_DIR=str(course_dir), **{GRADING_ENV: "1"})
     proc = subprocess.run(
         [sys.executable, "-m", "nbgrader", *args],
         cwd=AUTOGRADER,

@@ -83,12 +83,13 @@ def test_judge_overrides_tampered_cells(tmp_path):
     # the kernel's hidden-test calls were deferred to the judge, not run in the kernel
     graded = tmp_path / "course" / "autograded" / "honest" / LESSON / f"{LESSON}.ipynb"
     assert "graded by the out-of-kernel judge after the notebook has run" in graded.read_text()
-    # the release's demo cells (training, sampling) were not run; a changed one runs, and so
-    # does the demo cell it reads from
+    # the release's demo cells (training, sampling, "Check my work") were not run; a changed
+    # one runs, and so does the demo cell it reads from
     demo_note = "[demo cell: not run while grading]"
-    assert graded.read_text().count(demo_note) == 2
+    assert graded.read_text().count(demo_note) == 3
     edited = tmp_path / "course" / "autograded" / "demoedit" / LESSON / f"{LESSON}.ipynb"
-    assert edited.read_text().count(demo_note) == 0  # the changed cell reads the other one
+    # the changed cell reads the other demo; "Check my work" reads neither
+    assert edited.read_text().count(demo_note) == 1
     # the override is nbgrader's manual score, visible in formgrader
     with sqlite3.connect(tmp_path / "course" / "gradebook.db") as c:
         manual = c.execute(

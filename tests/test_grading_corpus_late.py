@@ -14,7 +14,6 @@ full marks and carry no flag.
 
 from __future__ import annotations
 
-import html
 import sys
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_autograder import REPO  # noqa: E402
+from test_grading_corpus import assert_honest, mistake_named  # noqa: E402
 from test_grading_fidelity import grade_class, lesson_class, stored_cells  # noqa: E402
 
 from autograder import fixtures as fx  # noqa: E402
@@ -650,27 +650,17 @@ def corpus(tmp_path_factory):
 def test_honest_alternatives_score_full_marks_unflagged(corpus):
     _, table, _, _ = corpus
     for lesson, honest in HONEST.items():
-        for student in honest:
-            row = table[(student, lesson)]
-            assert float(row["score"]) == float(row["max_score"]) == 10.0, (student, row)
-            assert not row["flags"], (student, row["flags"])
+        assert_honest(table, lesson, honest)
 
 
 def test_each_mistake_names_its_function_and_likely_cause(corpus):
     tmp, table, cells, cases = corpus
     named: dict[str, list[bool]] = {}
-    for student, lesson, fn, cause, _ in cases:
-        row = table[(student, lesson)]
-        cell = cells[(student, lesson)][f"test_{fn}"]
-        assert cell["score"] == 0 < cell["max_score"], (student, cell)
-        assert not row["flags"], (student, row["flags"])
-        page = (tmp / "course" / "feedback" / student / lesson / f"{lesson}.html").read_text()
-        message = cell.get("message") or ""
-        assert "judge failed" not in message, (student, message)  # a judge bug, not a miss
-        ok = fn in message and cause in message and html.escape(cause) in page
-        named.setdefault(lesson, []).append(ok)
+    for case in cases:
+        ok, message = mistake_named(tmp, table, cells, case)
+        named.setdefault(case[1], []).append(ok)
         if not ok:
-            print(f"{lesson} {student}: {message[:400]!r}")
+            print(f"{case[1]} {case[0]}: {message[:400]!r}")
     total = [ok for oks in named.values() for ok in oks]
     for lesson, oks in named.items():
         print(f"{lesson}: {sum(oks)}/{len(oks)} name the function and likely cause")

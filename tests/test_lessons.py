@@ -8,6 +8,7 @@ all notebooks of all lessons are autograded in one nbgrader process.
 """
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -15,12 +16,21 @@ import sys
 
 import nbformat
 import pytest
-from lesson_tools import LESSONS, REPO, SOLUTIONS, nbgrader, scores
+from lesson_tools import GRADING_ENV, LESSONS, REPO, SOLUTIONS, nbgrader, scores
 
 from autograder.release import IGNORE, release
 from autograder.sources import lesson_names, md_to_notebook, normalise
 
 LESSON_NAMES = lesson_names()
+NBGRADER_AUTOGRADE = [
+    "nbgrader.preprocessors.Execute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +54,10 @@ def course(tmp_path_factory):
         "--Execute.startup_timeout=300",
         "--Execute.timeout=300",
         f"--CourseDirectory.ignore={IGNORE!r}",  # autograde copies the source folder's files
+        # the course's config refuses plain nbgrader autograde (student code would run
+        # unsandboxed); these notebooks are the course's own: nbgrader's own steps, as a
+        # reference independent of the grader
+        f"--Autograde.autograde_preprocessors={NBGRADER_AUTOGRADE!r}",
     ]
     proc = nbgrader(args, root, check=False)
     return {"root": root, "proc": proc, "scores": scores(root / "gradebook.db")}
@@ -164,6 +178,9 @@ def test_source_notebooks_run_under_nbval():
             *paths,
         ],
         cwd=REPO,
+        # the "Check my work" cells print a line instead of grading (tests/test_selfcheck.py
+        # runs one in a kernel)
+        env={**os.environ, GRADING_ENV: "1"},
         capture_output=True,
         text=True,
         timeout=600,

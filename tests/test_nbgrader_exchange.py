@@ -8,9 +8,10 @@ autograde`` -> ``nbgrader generate_feedback`` and ``python -m autograder feedbac
 
 The two students share this machine's account, as on JupyterHub, where nbgrader takes the
 student's id from ``JUPYTERHUB_USER`` when the account is ``jovyan``: the students' commands
-run nbgrader with that account name, each in a HOME of its own. Also: formgrader's ``NbGraderAPI`` lists every
-submission with the scores of ``grades --csv``, the MyST source (every answer) never leaves
-the instructor's side, and plain ``nbgrader autograde`` refuses to run student code.
+run nbgrader with that account name, each in a HOME of its own. Also: formgrader's
+``NbGraderAPI`` lists every submission with the scores of ``grades --csv``, the MyST source
+(every answer) never leaves the instructor's side, and plain ``nbgrader autograde`` refuses
+to run student code.
 """
 
 from __future__ import annotations

@@ -30,9 +30,9 @@ from test_autograder import REPO  # noqa: E402
 from test_grading_fidelity import grade_class, lesson_class, stored_cells  # noqa: E402
 
 from autograder import fixtures as fx  # noqa: E402
-from autograder.checks.mywork import GRADING_ENV  # noqa: E402
 from autograder.feedback import diagnosis  # noqa: E402
 from autograder.grading.sources import HIDDEN_RE  # noqa: E402
+from autograder.mywork import GRADING_ENV  # noqa: E402
 from autograder.settings import Settings  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.nbgrader]
@@ -87,7 +87,7 @@ def agreement(tmp_path_factory):
     sol = _solution(LESSONS[0])
     sol.cells.append(
         nbformat.v4.new_code_cell(
-            "from autograder.checks import check_my_work\n\n"
+            "from autograder.mywork import check_my_work\n\n"
             f'check_my_work("{LESSONS[0]}.ipynb")\nprint("my own line")'
         )
     )
@@ -174,13 +174,14 @@ def test_printout_names_function_points_and_cause_never_hidden_tests(agreement):
 
 
 def test_a_check_call_does_nothing_while_graded(agreement):
-    tmp, _, checked, _, _ = agreement
+    tmp, _, checked, stored, _ = agreement
     assert checked["own_check"]["score"] == checked["own_check"]["max_score"]
     path = tmp / "course" / "autograded" / "own_check" / LESSONS[0] / f"{LESSONS[0]}.ipynb"
     nb = nbformat.read(path, as_version=4)
     text = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
     assert "skipped while the notebook is being graded" in text and "my own line" in text, text
     assert "score:" not in text, text
+    assert stored[("own_check", LESSONS[0])], "not graded"
 
 
 def test_every_lesson_ends_with_the_check_cell():

@@ -62,12 +62,10 @@ from pathlib import Path
 
 from autograder.checks._launch import bootstrap, frame, request_limits
 from autograder.checks.demo import DEMO_TAG, normalized, skipped
-from autograder.checks.mywork import check_my_work
 from autograder.checks.scan import scan
 
 __all__ = [
     "check",
-    "check_my_work",
     "verify_notebook",
     "scan",
     "grade_cells",

@@ -4,7 +4,7 @@ Read-only: ``/usr`` (and the ``/bin``, ``/lib*`` symlinks), a few loader files o
 the Python installation the virtual environment points at (that folder only), the virtual
 environment, ``rnnref`` with the lesson's answer-key modules replaced by a stub, and the
 check-side modules the kernel imports (``autograder/__init__.py``, ``autograder/checks``,
-this package).
+``autograder/mywork.py``, this package).
 """
 
 from __future__ import annotations
@@ -49,6 +49,8 @@ def code_roots() -> list[str]:
         *_python_roots(),
         str(REPO / "autograder" / "__init__.py"),
         str(REPO / "autograder" / "checks"),
+        # the "Check my work" cell's helper: in a grading kernel it prints a line and returns
+        str(REPO / "autograder" / "mywork.py"),
         # the check side derives its time budgets from the grading limits (pure data)
         str(REPO / "autograder" / "grading" / "__init__.py"),
         str(REPO / "autograder" / "grading" / "limits.py"),

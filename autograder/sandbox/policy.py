@@ -17,7 +17,7 @@ GUARD_DIR = "/run/sandbox"  # inside: guard.json (read-only) and flags/ (read-wr
 MODES = ("bwrap", "none")
 # Only these variables reach student code (no RNN_*, PG*, database URLs, tokens); the one
 # RNN_ variables are the grader's own switches: the kernel's checks defer to the judge, and a
-# "Check my work" cell does nothing (autograder.checks.mywork.GRADING_ENV).
+# "Check my work" cell does nothing (autograder.mywork.GRADING_ENV).
 ENV_ALLOW = (
     "LANG",
     "LC_ALL",

@@ -1,5 +1,5 @@
-"""The "Check my work" cell of every lesson, on the kernel's side (stdlib only: the module is
-importable in the grading sandbox, where it does nothing).
+"""The "Check my work" cell of every lesson, on the kernel's side (stdlib only; bound into the
+grading sandbox, where it does nothing).
 
 :func:`check_my_work` runs ``python -m autograder check`` (:mod:`autograder.selfcheck`) in a
 fresh process, so nothing the kernel holds (rebound names, a patched NumPy) reaches the
@@ -32,7 +32,7 @@ def check_my_work(notebook: str) -> None:
         [sys.executable, "-m", "autograder", "check", str(path)],
         capture_output=True,
         text=True,
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[1],
     )
     print(proc.stdout.rstrip())
     if proc.returncode not in (0, 1):
