@@ -18,19 +18,14 @@ import nbformat
 import pytest
 from lesson_tools import GRADING_ENV, LESSONS, REPO, SOLUTIONS, nbgrader, scores
 
+from autograder.grading.nbconfig import AUTOGRADE_PREPROCESSORS
 from autograder.release import IGNORE, release
 from autograder.sources import lesson_names, md_to_notebook, normalise
 
 LESSON_NAMES = lesson_names()
-NBGRADER_AUTOGRADE = [
-    "nbgrader.preprocessors.Execute",
-    "nbgrader.preprocessors.IgnorePattern",
-    "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
-    "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]
+# nbgrader's own autograde steps: the course's, with nbgrader's executor for the limited one
+assert AUTOGRADE_PREPROCESSORS[0] == "autograder.limited_execute.LimitedExecute"
+NBGRADER_AUTOGRADE = ["nbgrader.preprocessors.Execute", *AUTOGRADE_PREPROCESSORS[1:]]
 
 
 @pytest.fixture(scope="session")
