@@ -23,7 +23,12 @@ from nbformat.v4 import new_output
 from autograder import gradebook, safefiles
 from autograder import sanitize as sanitize_html
 from autograder.grading.records import DIAGNOSIS
-from autograder.grading.sources import HIDDEN_RE, strip_hidden
+from autograder.grading.sources import (
+    HIDDEN_RE,
+    SUBMISSION_SECRET,
+    SUBMISSION_SECRET_MAX_BYTES,
+    strip_hidden,
+)
 from autograder.settings import Settings
 
 # The page's own CSS (student content gets no style attributes: see autograder/sanitize.py).
@@ -34,9 +39,14 @@ _CSS = (
 )
 
 
+def passed(cell: dict) -> bool:
+    """Whether a cell record (``rnn_autograde.cells`` entry) got all its points."""
+    return cell.get("score", 0) >= cell.get("max_score", 0)
+
+
 def diagnosis(cell: dict) -> str | None:
     """The judge's diagnosis of a failing cell record (``rnn_autograde.cells`` entry)."""
-    if cell.get("score", 0) >= cell.get("max_score", 0):
+    if passed(cell):
         return None
     judge = cell.get("judge") or {}
     if judge and not judge.get("passed") and judge.get("message"):
@@ -100,7 +110,7 @@ def _header(student: str, assignment: str, notebook: str, rec: dict) -> str:
     for gid, c in rec["cells"].items():
         if c.get("notebook") != notebook:
             continue
-        ok = c.get("score", 0) >= c.get("max_score", 0)
+        ok = passed(c)
         msg = "" if ok else f"<pre>{html.escape(own_message(c))}</pre>"
         why = diagnosis(c)
         rows.append(
@@ -138,9 +148,14 @@ def generate(settings: Settings, students=None, assignments=None) -> list[Path]:
         out_dir = settings.feedback / s / a
         out_dir.mkdir(parents=True, exist_ok=True)
         # nbgrader's release_feedback hands a page out only beside the submission's secret
-        secret = settings.autograded / s / a / "submission_secret.txt"
-        if secret.is_file() and not secret.is_symlink() and secret.stat().st_size <= 4096:
-            (out_dir / secret.name).write_bytes(safefiles.read_bytes(secret))
+        try:
+            secret = safefiles.read_bytes(
+                settings.autograded / s / a / SUBMISSION_SECRET, limit=SUBMISSION_SECRET_MAX_BYTES
+            )
+        except (OSError, ValueError):  # none, a link or too big (grading kept none of those)
+            pass
+        else:
+            (out_dir / SUBMISSION_SECRET).write_bytes(secret)
         names = sorted({c["notebook"] for c in rec["cells"].values()})
         for name in names:
             src = settings.autograded / s / a / f"{name}.ipynb"

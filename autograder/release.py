@@ -21,12 +21,9 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.grading.nbconfig import IGNORE
 from autograder.paths import COURSE, LESSONS, REPO, SOLUTIONS
 from autograder.sources import build, lesson_names
-
-# nbgrader's default ignore list, plus the MyST twins of the source notebooks (they hold the
-# solutions in plain text)
-IGNORE = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.md"]
 
 
 def normalise_release(path):
@@ -82,7 +79,7 @@ def _generate(pattern, dest, db_url):
         pattern,
         "--force",
         f"--CourseDirectory.release_directory={dest}",
-        f"--CourseDirectory.ignore={IGNORE!r}",
+        f"--CourseDirectory.ignore={list(IGNORE)!r}",
     ]
     if db_url:
         args.append(f"--CourseDirectory.db_url={db_url}")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from autograder import gradebook, grades
 from autograder import sanitize as sanitize_html
-from autograder.feedback import diagnosis
+from autograder.feedback import diagnosis, passed
 from autograder.settings import Settings
 
 _CAUSE = re.compile(r"Likely cause: (.+?)(?:: |\. |\.$|$)", re.S)
@@ -51,6 +51,15 @@ class AssignmentReport:
     @property
     def graded(self) -> int:
         return len(self.scores)
+
+    def hardest_first(self) -> list[tuple[str, int, int]]:
+        """``(function, passed, graded)``, the lowest pass rate first."""
+        rows = [(fn, ok, n) for fn, (ok, n) in self.passed.items()]
+        return sorted(rows, key=lambda row: row[1] / row[2])
+
+    @property
+    def median_seconds(self) -> float:
+        return _median([s for s, _ in self.seconds])
 
 
 def _functions(assignment: str, gid: str, names: dict) -> list[str]:
@@ -94,7 +103,7 @@ def build(settings: Settings, assignments: list[str] | None = None) -> list[Assi
         notebooks = len({c.get("notebook") for c in rec["cells"].values()}) or 1
         rep.seconds.append((rec["seconds"] / notebooks, row["student"]))
         for gid, cell in rec["cells"].items():
-            ok = cell.get("score", 0) >= cell.get("max_score", 0)
+            ok = passed(cell)
             for fn in _functions(a, gid, names):
                 counts = rep.passed.setdefault(fn, [0, 0])
                 counts[0] += ok
@@ -116,21 +125,19 @@ def text(reports: list[AssignmentReport]) -> str:
             lines.append(f"{r.name}: no submissions yet")
             continue
         lines.append(f"{r.name}: {r.graded} graded, max {r.max_score:g} points")
-        if r.scores:
-            lines.append(
-                f"  mean {statistics.mean(r.scores):.2f}, median {_median(r.scores):g}; "
-                f"full marks {sum(s >= r.max_score for s in r.scores)} of {r.graded}"
-            )
+        lines.append(
+            f"  mean {statistics.mean(r.scores):.2f}, median {_median(r.scores):g}; "
+            f"full marks {sum(s >= r.max_score for s in r.scores)} of {r.graded}"
+        )
         lines.append("  pass rate per function (hardest first):")
-        for fn, (ok, n) in sorted(r.passed.items(), key=lambda kv: kv[1][0] / kv[1][1]):
+        for fn, ok, n in r.hardest_first():
             lines.append(f"    {fn:<32} {ok} of {n} ({100 * ok / n:.0f}%)")
             for cause, k in r.causes.get(fn, Counter()).most_common():
                 lines.append(f"      {cause}: {k} of {n}")
         if r.seconds:
-            secs = [s for s, _ in r.seconds]
             slow = max(r.seconds)
             lines.append(
-                f"  seconds per notebook: median {_median(secs):.1f}, slowest {slow[0]:.1f} "
+                f"  seconds per notebook: median {r.median_seconds:.1f}, slowest {slow[0]:.1f} "
                 f"({slow[1]})"
             )
         if r.flagged:
@@ -168,12 +175,7 @@ def csv_rows(reports: list[AssignmentReport]) -> list[dict]:
             for cause, k in r.causes.get(fn, Counter()).most_common():
                 add(r.name, "cause", f"{fn}: {cause}", k, n)
         if r.seconds:
-            add(
-                r.name,
-                "seconds",
-                "median per notebook",
-                value=f"{_median([s for s, _ in r.seconds]):.2f}",
-            )
+            add(r.name, "seconds", "median per notebook", value=f"{r.median_seconds:.2f}")
         for student, flags in r.flagged:
             add(r.name, "flagged", student, len(flags), value=" | ".join(flags))
         for student, why in r.not_graded:
@@ -211,8 +213,8 @@ def _figures(r: AssignmentReport) -> str:
     ax1.set_ylabel("students")
     ax1.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax1.set_title("scores")
-    fns = sorted(r.passed, key=lambda f: r.passed[f][0] / r.passed[f][1])
-    ax2.barh(fns, [100 * r.passed[f][0] / r.passed[f][1] for f in fns], color="#c05000")
+    rows = r.hardest_first()
+    ax2.barh([fn for fn, _, _ in rows], [100 * ok / n for _, ok, n in rows], color="#c05000")
     ax2.set_xlim(0, 100)
     ax2.set_xlabel("% of graded students who passed")
     ax2.set_title("pass rate per function")
@@ -238,14 +240,13 @@ def html_page(reports: list[AssignmentReport]) -> str:
         if not r.graded:
             parts.append("<p>No submissions yet.</p>")
             continue
-        if r.scores:
-            parts.append(
-                f"<p>{r.graded} graded; mean {statistics.mean(r.scores):.2f} of "
-                f"{r.max_score:g}, median {_median(r.scores):g}.</p>"
-            )
-            parts.append(_figures(r))
+        parts.append(
+            f"<p>{r.graded} graded; mean {statistics.mean(r.scores):.2f} of "
+            f"{r.max_score:g}, median {_median(r.scores):g}.</p>"
+        )
+        parts.append(_figures(r))
         rows = []
-        for fn, (ok, n) in sorted(r.passed.items(), key=lambda kv: kv[1][0] / kv[1][1]):
+        for fn, ok, n in r.hardest_first():
             causes = "; ".join(f"{c}: {k} of {n}" for c, k in r.causes.get(fn, {}).most_common())
             rows.append([fn, f"{ok} of {n} ({100 * ok / n:.0f}%)", causes])
         parts.append("<h3>Per function: pass rate and likely causes</h3>")
@@ -253,7 +254,7 @@ def html_page(reports: list[AssignmentReport]) -> str:
         if r.seconds:
             secs = sorted(r.seconds, reverse=True)
             parts.append(
-                f"<p>Seconds per notebook: median {_median([s for s, _ in secs]):.1f}; slowest: "
+                f"<p>Seconds per notebook: median {r.median_seconds:.1f}; slowest: "
                 + html.escape(", ".join(f"{st} {s:.1f}" for s, st in secs[:5]))
                 + "</p>"
             )

@@ -138,8 +138,8 @@ def check_notebooks(
             shutil.copyfile(path, dest, follow_symlinks=False)  # the student's file unchanged
             placed.append((path, lesson, dest.parent.parent.name))
         settings.course.mkdir(parents=True, exist_ok=True)
-        for lesson in sorted({lesson for _, lesson, _ in placed}):
-            _nbgrader_generate(settings, [lesson], settings.release)
+        lessons = sorted({lesson for _, lesson, _ in placed})
+        _nbgrader_generate(settings, lessons, settings.release)
         report = autograde(
             settings,
             workers=workers,
@@ -149,22 +149,26 @@ def check_notebooks(
             sandbox=mode,
         )
         records = {r["student_id"]: r for r in gradebook.results(settings.db_url)}
+        functions = {
+            lesson: {gid: fns for gid, (_, fns) in grade_cells(lesson).items()}
+            for lesson in lessons
+        }
         out = []
         for path, lesson, student in placed:
-            fns = {gid: f for gid, (_, f) in grade_cells(lesson).items()}
-            rec = records.get(student)
-            why = None
+            rec, why = records.get(student), None
             if rec is None:
-                why = "the grader could not grade it (a problem of the grader, not of your work)"
-                if f"{student}/{lesson}" not in report.not_graded:
-                    why = "it was not graded"
-            out.append(Verdict(path, lesson, rec, fns, why))
+                why = (
+                    "the grader could not grade it (a problem of the grader, not of your work)"
+                    if f"{student}/{lesson}" in report.not_graded
+                    else "it was not graded"
+                )
+            out.append(Verdict(path, lesson, rec, functions[lesson], why))
         return out
 
 
 def render(v: Verdict) -> str:
     """The printout for one notebook: a line per test cell, then the notes and the score."""
-    from autograder.feedback import diagnosis, own_message
+    from autograder.feedback import diagnosis, own_message, passed
 
     head = f"{v.path} (lesson {v.assignment})"
     if v.record is None:
@@ -173,7 +177,7 @@ def render(v: Verdict) -> str:
     for gid, cell in v.record["cells"].items():
         names = ", ".join(v.functions.get(gid) or []) or gid
         points = f"{cell.get('score', 0):g}/{cell.get('max_score', 0):g}"
-        if cell.get("score", 0) >= cell.get("max_score", 0):
+        if passed(cell):
             lines.append(f"  passed  {names}  {points}")
             continue
         lines.append(f"  FAILED  {names}  {points}  (test cell {gid})")
@@ -193,13 +197,13 @@ def render(v: Verdict) -> str:
 
 def as_json(v: Verdict) -> dict:
     """The verdict as plain data: per test cell its functions, points and messages."""
-    from autograder.feedback import diagnosis, own_message
+    from autograder.feedback import diagnosis, own_message, passed
 
     if v.record is None:
         return {"notebook": str(v.path), "assignment": v.assignment, "error": v.not_graded}
     cells = {}
     for gid, cell in v.record["cells"].items():
-        ok = cell.get("score", 0) >= cell.get("max_score", 0)
+        ok = passed(cell)
         cells[gid] = {
             "functions": v.functions.get(gid) or [],
             "passed": ok,

@@ -49,3 +49,21 @@ def scores(db_path):
     ).fetchall()
     con.close()
     return {(s, a): (score, mx) for s, a, score, mx in rows}
+
+
+def hidden_test_lines(*lessons: str) -> set[str]:
+    """The lines (over 12 characters) of the hidden tests of the lessons' source notebooks:
+    none of them may reach a student."""
+    import nbformat
+
+    from autograder.grading.sources import HIDDEN_RE
+
+    lines = set()
+    for lesson in lessons:
+        nb = nbformat.read(SOLUTIONS / lesson / f"{lesson}.ipynb", as_version=4)
+        for cell in nb.cells:
+            for block in HIDDEN_RE.findall(cell.source if cell.cell_type == "code" else ""):
+                lines |= {ln.strip() for ln in block.splitlines() if len(ln.strip()) > 12}
+    lines -= {"### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"}
+    assert lines, "no hidden test lines found: HIDDEN_RE changed?"
+    return lines

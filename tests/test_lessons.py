@@ -48,7 +48,7 @@ def course(tmp_path_factory):
         "--KernelManager.transport=tcp",
         "--Execute.startup_timeout=300",
         "--Execute.timeout=300",
-        f"--CourseDirectory.ignore={IGNORE!r}",  # autograde copies the source folder's files
+        f"--CourseDirectory.ignore={list(IGNORE)!r}",  # autograde copies the source folder's files
         # the course's config refuses plain nbgrader autograde (student code would run
         # unsandboxed); these notebooks are the course's own: nbgrader's own steps, as a
         # reference independent of the grader

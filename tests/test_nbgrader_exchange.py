@@ -24,10 +24,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lesson_tools import hidden_test_lines  # noqa: E402
 from test_autograder import REPO, class_env, read_csv, run  # noqa: E402
 
 from autograder import fixtures as fx  # noqa: E402
-from autograder.grading.sources import HIDDEN_RE  # noqa: E402
 from autograder.nbgrader_refuse import MESSAGE  # noqa: E402
 from autograder.settings import COURSE_ID  # noqa: E402
 
@@ -116,12 +116,7 @@ def test_submissions_go_through_the_exchange_and_are_graded(term):
 
 def test_students_fetch_their_own_feedback_without_hidden_tests(term):
     _, _, pages, _ = term
-    hidden = set()
-    for cell in fx.read(REPO / "solutions" / A / f"{A}.ipynb").cells:
-        for block in HIDDEN_RE.findall(cell.source if cell.cell_type == "code" else ""):
-            hidden |= {ln.strip() for ln in block.splitlines() if len(ln.strip()) > 12}
-    hidden -= {"### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"}
-    assert hidden
+    hidden = hidden_test_lines(A)
     for name, score in (("alice", "10.0 / 10.0"), ("bob", "0.0 / 10.0")):
         assert len(pages[name]) == 1, pages
         page = pages[name][0].read_text()

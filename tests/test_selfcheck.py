@@ -26,12 +26,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import test_grading_corpus as early  # noqa: E402
 import test_grading_corpus_late as late  # noqa: E402
+from lesson_tools import hidden_test_lines  # noqa: E402
 from test_autograder import REPO  # noqa: E402
 from test_grading_fidelity import grade_class, lesson_class, stored_cells  # noqa: E402
 
 from autograder import fixtures as fx  # noqa: E402
 from autograder.feedback import diagnosis  # noqa: E402
-from autograder.grading.sources import HIDDEN_RE  # noqa: E402
 from autograder.mywork import GRADING_ENV  # noqa: E402
 from autograder.settings import Settings  # noqa: E402
 
@@ -162,14 +162,7 @@ def test_printout_names_function_points_and_cause_never_hidden_tests(agreement):
     assert f"FAILED  {fn}  0/3" in block, block
     assert "Likely cause: mean instead of sum over the batch" in block, block
     assert "passed  rnn_step_forward  2/2" in block, block
-    hidden = set()
-    for lesson in LESSONS:
-        for cell in fx.read(REPO / "solutions" / lesson / f"{lesson}.ipynb").cells:
-            for block_ in HIDDEN_RE.findall(cell.source if cell.cell_type == "code" else ""):
-                text = block_ if isinstance(block_, str) else "".join(block_)
-                hidden |= {ln.strip() for ln in text.splitlines() if len(ln.strip()) > 12}
-    hidden -= {"### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"}
-    assert hidden, "no hidden test lines found: HIDDEN_RE changed?"
+    hidden = hidden_test_lines(*LESSONS)
     assert not [ln for ln in hidden if ln in out], "a hidden test line was printed"
 
 

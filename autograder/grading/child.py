@@ -22,7 +22,7 @@ from autograder.checks import DEFERRED_ENV
 from autograder.grading import outcome
 from autograder.grading.nbconfig import nbgrader_config
 from autograder.grading.records import CellResult, Result, Task, new_cells, new_result
-from autograder.grading.sources import engine
+from autograder.grading.sources import SUBMISSION_SECRET, SUBMISSION_SECRET_MAX_BYTES, engine
 from autograder.grading.static import Inspection, inspect
 from autograder.mywork import GRADING_ENV
 
@@ -30,7 +30,6 @@ from autograder.mywork import GRADING_ENV
 # runs one grading child per core), and figures not drawn (the inline backend would render
 # every figure to PNG, 0.1-0.5 s each, for a feedback page that shows test results).
 _THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-NBGRADER_SECRET = "submission_secret.txt"
 
 
 @dataclass(frozen=True)
@@ -251,12 +250,10 @@ def bound_autograded(task: Task, folder: Path) -> list[str]:
         return []
     lim = task.limits
     files, _ = safefiles.walk(folder)  # links were pruned before: regular files only
-    # nbgrader's exchange files: the submission time, and the secret release_feedback and
-    # fetch_feedback match the feedback to the submission with (tiny; a big one is dropped)
     graded = {f"{nb}.ipynb" for nb in task.expected} | {"timestamp.txt"}
-    secret = folder / NBGRADER_SECRET
-    if secret.is_file() and secret.stat().st_size <= 4096:
-        graded.add(NBGRADER_SECRET)
+    secret = folder / SUBMISSION_SECRET
+    if secret.is_file() and secret.stat().st_size <= SUBMISSION_SECRET_MAX_BYTES:
+        graded.add(SUBMISSION_SECRET)
 
     def rank(p: Path) -> tuple[int, str]:
         rel = p.relative_to(folder).as_posix()

@@ -9,6 +9,10 @@ from autograder.grading.kernel import kernel_config
 from autograder.grading.limits import Limits
 from autograder.settings import COURSE_ID
 
+# nbgrader copies an assignment's other files along with its notebooks (into the release, and
+# as "master versions" into every autograded folder): its default ignore list, plus the
+# lesson's MyST source, which holds every answer in plain text
+IGNORE = (".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.md")
 AUTOGRADE_PREPROCESSORS = [
     "autograder.limited_execute.LimitedExecute",
     "nbgrader.preprocessors.IgnorePattern",
@@ -43,10 +47,7 @@ def nbgrader_config(
     c.CourseDirectory.root = str(root)
     c.CourseDirectory.source_directory = str(source)
     c.CourseDirectory.db_url = db_url
-    # nbgrader copies an assignment's other files along with its notebooks (into the release,
-    # and as "master versions" into every autograded folder): never the lesson's MyST source,
-    # which holds every answer
-    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.md"]
+    c.CourseDirectory.ignore = list(IGNORE)
     if release is not None:
         c.CourseDirectory.release_directory = str(release)
     if limits is not None:

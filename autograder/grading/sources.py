@@ -14,6 +14,12 @@ HIDDEN_RE = re.compile(
 )
 
 
+# nbgrader's exchange writes this beside a submitted notebook; release_feedback and
+# fetch_feedback match a feedback page to its submission with it (tiny: a big one is dropped)
+SUBMISSION_SECRET = "submission_secret.txt"
+SUBMISSION_SECRET_MAX_BYTES = 4096
+
+
 def strip_hidden(source: str) -> str:
     return HIDDEN_RE.sub("", source)
 
