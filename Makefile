@@ -30,6 +30,7 @@ test-fast: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 benchmark: $(VENV)/.installed
 	$(PY) benchmarks/bench_layers.py

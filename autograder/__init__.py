@@ -1,6 +1,7 @@
 """The course's nbgrader setup: release, collect, autograde, feedback and grades.
 
-``autograder.checks`` holds the grading engine that the lessons' hidden tests call.
+``autograder.judge`` is the grading engine that the lessons' hidden tests call (``check``);
+``autograder.checks`` holds what it checks, lesson by lesson, as data.
 """
 
 import sys

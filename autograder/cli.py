@@ -23,22 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder.grading.limits import Limits
+from autograder.limits import Limits
 from autograder.settings import Settings, redact_url
-
-
-def _nbgrader_generate(settings: Settings, assignments: list[str], dest: Path) -> None:
-    """nbgrader's generate_assignment for ``assignments`` into ``dest`` (gradebook updated)."""
-    from nbgrader.apps import NbGraderAPI
-
-    from autograder.grading.nbconfig import nbgrader_config
-
-    c = nbgrader_config(settings.course, settings.source, settings.db_url, release=dest)
-    api = NbGraderAPI(config=c)
-    for a in assignments:
-        out = api.generate_assignment(a, force=True, create=True)
-        if not out.get("success"):
-            raise SystemExit(f"release of {a} failed:\n{out.get('error') or out.get('log')}")
 
 
 def do_release(settings: Settings, assignments: list[str] | None) -> None:
@@ -59,7 +45,9 @@ def do_release(settings: Settings, assignments: list[str] | None) -> None:
         except SourceError as exc:
             raise SystemExit(f"release stopped: {exc}") from None
     else:
-        _nbgrader_generate(
+        from autograder.grading.nbconfig import generate_assignments
+
+        generate_assignments(
             settings, assignments or settings.assignments_in_source(), settings.release
         )
     names = ", ".join(assignments or settings.assignments_in_source())
@@ -69,6 +57,7 @@ def do_release(settings: Settings, assignments: list[str] | None) -> None:
 def register_missing(settings: Settings) -> list[str]:
     """Put source assignments the gradebook lacks into it (the release folder is untouched)."""
     from autograder import gradebook
+    from autograder.grading.nbconfig import generate_assignments
 
     settings.course.mkdir(parents=True, exist_ok=True)
     known = set(gradebook.assignment_names(settings.db_url))
@@ -76,7 +65,7 @@ def register_missing(settings: Settings) -> list[str]:
     for a in missing:
         with tempfile.TemporaryDirectory() as tmp:
             try:
-                _nbgrader_generate(settings, [a], Path(tmp))
+                generate_assignments(settings, [a], Path(tmp))
             except SystemExit as e:  # a broken source must not stop the other lessons
                 print(f"warning: could not register {a} in the gradebook: {e}", file=sys.stderr)
     return missing

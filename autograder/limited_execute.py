@@ -41,7 +41,7 @@ from traitlets import Integer, List, Unicode
 from autograder import safefiles
 from autograder.checks.demo import skipped
 from autograder.grading.kernel import GradingKernelManager
-from autograder.grading.limits import Limits
+from autograder.limits import Limits
 
 
 class LimitedExecute(Execute):

@@ -20,7 +20,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.grading.limits import Limits
+from autograder.limits import Limits
 from autograder.mywork import GRADING_ENV
 from autograder.settings import Settings
 
@@ -105,8 +105,8 @@ def check_notebooks(
     where bubblewrap cannot run."""
     from autograder import gradebook
     from autograder.checks import grade_cells
-    from autograder.cli import _nbgrader_generate
     from autograder.grading import autograde
+    from autograder.grading.nbconfig import generate_assignments
 
     mode, note = choose_sandbox(sandbox)
     if note:
@@ -139,7 +139,7 @@ def check_notebooks(
             placed.append((path, lesson, dest.parent.parent.name))
         settings.course.mkdir(parents=True, exist_ok=True)
         lessons = sorted({lesson for _, lesson, _ in placed})
-        _nbgrader_generate(settings, lessons, settings.release)
+        generate_assignments(settings, lessons, settings.release)
         report = autograde(
             settings,
             workers=workers,

@@ -3,7 +3,7 @@
 A submission with a wrong ``rnn_step_forward`` that rebinds the grader's ``check`` and the
 notebook's ``rel_error`` passes the notebook's own tests (during class autograding the kernel's
 hidden tests defer to the judge); the out-of-kernel judge
-(:func:`autograder.checks.verify_notebook`) fails it, ``autograde`` overrides those cells to 0
+(:func:`autograder.judge.verify_notebook`) fails it, ``autograde`` overrides those cells to 0
 (nbgrader's ``manual_score``), and the static scan flags the rebinding. ``set_custom_exc``
 (silencing every error) is flagged too. The honest solution keeps full marks; its unchanged
 demo cells are not run, while a demo cell a student changed runs in the kernel and the judge
@@ -42,7 +42,7 @@ def test_judge_overrides_tampered_cells(tmp_path):
     rebind = fx.insert_code(
         wrong,
         "test_rnn_step_forward",
-        "import autograder.checks as _c\n_c.check = lambda *a, **k: None\n"
+        "import autograder.judge as _c\n_c.check = lambda *a, **k: None\n"
         "rel_error = lambda a, b: 0.0",
     )
     silence = fx.insert_code(

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from autograder.checks import check
+from autograder.judge import check
 
 PRELUDE = "import numpy as np\nfrom rnnref.rnn import rnn_forward\n"
 

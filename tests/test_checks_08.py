@@ -11,7 +11,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from autograder.checks import check
+from autograder.judge import check
 
 SOLUTION = """
 import numpy as np

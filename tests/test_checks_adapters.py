@@ -21,7 +21,7 @@ ADAPTERS = sorted(
     }
 )
 BLOCKED = sorted({name for mod in LESSONS for name in mod.BLOCKED})
-# the worker's refusal of the answer keys (autograder.checks.worker._Blocker), standalone
+# the worker's refusal of the answer keys (autograder.judge.worker._Blocker), standalone
 BLOCKER = textwrap.dedent(
     f"""
     import importlib.abc, pickle, sys

@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from autograder.checks import check
+from autograder.judge import check
 
 LSTM = """
 import numpy as np

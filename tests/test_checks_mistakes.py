@@ -8,12 +8,12 @@ occur at those shapes) turns the student's diagnosis into "the grading judge fai
 import numpy as np
 import pytest
 
-from autograder.checks import judge
+from autograder import checks
 from autograder.checks.spec import Spec
 
 ROWS = [
     (mod.__name__.rsplit(".", 1)[1], spec, ci, case, k)
-    for mod in judge.lesson_modules()
+    for mod in checks.lesson_modules()
     for spec in mod.SPECS.values()
     if isinstance(spec, Spec)
     for ci, case in enumerate(spec.cases)

@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from autograder.checks import check
+from autograder.judge import check
 
 CELLS = """
 import numpy as np

@@ -11,7 +11,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder.checks import check, scan, verify_notebook
+from autograder.checks import scan
+from autograder.judge import check, verify_notebook
 from autograder.paths import SOLUTIONS
 
 SOLUTION = """

@@ -17,19 +17,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import autograder.checks as checks
-from autograder.checks import _launch
+import autograder.judge as judge
 from autograder.grading import kernel as kernel_mod
 from autograder.grading import supervise
 from autograder.grading.child import ChildDirs
-from autograder.grading.limits import (
+from autograder.grading.nbconfig import AUTOGRADE_PREPROCESSORS, nbgrader_config
+from autograder.grading.records import CellResult, Result, Task, failure, new_cells, new_result
+from autograder.judge import _launch
+from autograder.limits import (
     GRADING_CHILD_START_SECONDS,
     JUDGE_START_SECONDS,
     SANDBOX_SETUP_SECONDS,
     Limits,
 )
-from autograder.grading.nbconfig import AUTOGRADE_PREPROCESSORS, nbgrader_config
-from autograder.grading.records import CellResult, Result, Task, failure, new_cells, new_result
 
 limits_st = st.builds(
     Limits,
@@ -80,7 +80,7 @@ def test_default_budgets_are_the_documented_figures():
 
 @given(limits_st, st.integers(0, 20), st.booleans())
 def test_outer_clocks_leave_the_inner_ones_room(lim, notebooks, judged):
-    """The invariant of :mod:`autograder.grading.limits`: no process is killed from outside
+    """The invariant of :mod:`autograder.limits`: no process is killed from outside
     before the limit of the process inside it could fire."""
     # a check's set-up (block the answer key, load the payload) fits the judge's start margin
     assert JUDGE_START_SECONDS["check"] >= 2 * SANDBOX_SETUP_SECONDS
@@ -108,10 +108,10 @@ def test_judge_process_gets_the_derived_wall_clock(monkeypatch):
         seen.append(timeout)
         raise subprocess.TimeoutExpired(argv, timeout)
 
-    monkeypatch.setattr(checks.subprocess, "run", fake_run)
-    report, error = checks._run_judge({"mode": "check", "name": "f", "timeout": 3})
+    monkeypatch.setattr(judge.subprocess, "run", fake_run)
+    report, error = judge._run_judge({"mode": "check", "name": "f", "timeout": 3})
     assert report is None and "did not finish in time" in error
-    checks._run_judge({"mode": "notebook", "path": "/x/nb.ipynb", "timeout": 2.5})
+    judge._run_judge({"mode": "notebook", "path": "/x/nb.ipynb", "timeout": 2.5})
     assert seen == [
         Limits(judge_timeout=3).judge_seconds("check"),
         Limits(judge_timeout=2.5).judge_seconds("notebook"),

@@ -105,7 +105,12 @@ def test_no_solution_or_hidden_test_leaks(name):
     for path in (LESSONS / name).rglob("*"):
         if path.is_file():
             text = path.read_text(errors="replace")
-            for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "autograder.checks"):
+            for marker in (
+                "BEGIN SOLUTION",
+                "BEGIN HIDDEN TESTS",
+                "autograder.checks",
+                "autograder.judge",
+            ):
                 assert marker not in text, f"{path}: {marker}"
             code = (
                 "\n".join(

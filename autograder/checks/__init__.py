@@ -1,134 +1,67 @@
-"""The grading engine behind every lesson's hidden tests.
+"""What the judge checks: every lesson's hidden checks as data, and the lesson registry.
 
-Student code is untrusted: it may rebind helpers, monkeypatch NumPy, return objects with a
-fake ``.shape``, inspect its caller's frames, loop forever or allocate without bound. So it
-never runs where verdicts are made.
+* ``lessonNN.py``: a lesson's ``BLOCKED`` answer-key modules and its ``SPECS`` (one
+  :class:`~.spec.Spec` or :class:`~.spec.MetricSpec` per graded function: cases, tolerances,
+  the known mistakes as ``(message, knobs)`` rows);
+* :mod:`.variants` (the wrong variants the mistakes name), :mod:`.adapters` (worker-side
+  argument and result conversion), :mod:`._inputs`, :mod:`._messages`, :mod:`._references`;
+* :mod:`.demo` (which cells grading may leave out), :mod:`.scan` (static tamper flags);
+* the registry, here: which lesson module checks a function or an assignment
+  (:func:`find_lesson`), and the grade cells of a lesson's trusted source notebook in
+  ``solutions/`` (:func:`grade_cells`, :func:`demo_sources`).
 
-Processes (names as in the glossary of :mod:`autograder.grading`)::
+How the checks run (the judge process, the sandbox worker) is :mod:`autograder.judge`, which
+reads this package; this package imports nothing of it, nor of the sandbox.
 
-    kernel (untrusted)          judge process (python -I)      sandbox worker (student code)
-    check(name, fn) ---------> reference outputs, comparisons ----> runs fn under limits
-      cloudpickle(fn) by value  never unpickles student code        RLIMIT_AS, RLIMIT_CPU,
-      JSON report <----------- numerical gradients (own numpy) <--- wall timeout, own session
-                                                                     replies: np.save bytes
-
-* ``check`` pickles the student's function by value with cloudpickle (functions from
-  ``__main__`` travel with the globals they use; modules such as numpy travel by reference, so
-  a monkeypatched numpy in the kernel stays there) and starts a JUDGE PROCESS, a fresh
-  ``python -I`` interpreter that makes itself non-dumpable (its memory cannot be read through
-  ``/proc``). The judge starts a SANDBOX WORKER (``python -I``, own session, memory, CPU and
-  file-size limits, a wall-clock timeout per call, the lesson's reference modules blocked
-  from import) and hands it the payload unopened. Every time budget derives from
-  :class:`autograder.grading.limits.Limits`.
-* The judge sends inputs; the sandbox worker returns plain arrays only: ``np.save`` bytes, read with
-  ``np.load(allow_pickle=False)``; exact ``ndarray`` with a float dtype required. What cannot
-  be an array (the student's ``cache``) stays in the sandbox worker behind a handle that the judge
-  passes to the backward call. Inputs are snapshotted after each case to detect mutation.
-* Expected values are computed in the judge from :mod:`rnnref`; backward functions are also
-  compared with central differences of the student's own forward (one batched request), using
-  NumPy functions the judge bound at import. Failures match known wrong variants computed in
-  the judge (``autograder/checks/lessonNN.py``), so messages name the quantity, the error, the
-  tolerance and the likely cause. ``check`` prints a short summary or raises AssertionError.
-
-In-kernel code can still be subverted (a cell can rebind ``check`` or silence errors with
-``get_ipython().set_custom_exc``), so the out-of-kernel authority is :func:`verify_notebook`.
-
-API for the instructor command line
------------------------------------
-``verify_notebook(notebook_path, lesson=None, timeout=10, memory_mb=1024) -> dict``
-    Re-grades a submitted notebook FILE: the sandbox worker executes its code cells except
-    test cells and unchanged ``demo`` cells (see :func:`demo_sources`) (IPython syntax
-    transformed to Python; magics, shell lines and ``get_ipython()`` hooks do nothing; a
-    failing cell does not stop the next; ``timeout`` seconds per cell and per check call),
-    then the judge runs every hidden check of the lesson on each graded function as it
-    stood when its test cell ran (later redefinitions do not count). ``lesson`` is the
-    assignment name (``"01_vanilla_rnn"``), by default taken from the file or folder name.
-    Grade cells, their points and the functions they check come from the trusted SOURCE
-    notebook in ``solutions/``, never from the submission. Returns
-    ``{grade_id: {"passed": bool, "points": float, "max_points": float, "message": str,
-    "functions": [names], "cell_errors": [str]}}`` (``cell_errors``: the notebook's failing
-    cells, the same list in every entry). A test
-    cell that nbgrader scored as passed but that fails here is tampering (or a flaky test).
 ``scan(source) -> list[str]``
     Static flags for tamper attempts in student source (see :mod:`autograder.checks.scan`):
     for the instructor's summary, not a grade by themselves.
 """
 
+import importlib
 import json
-import os
+import pkgutil
 import re
-import subprocess
 from pathlib import Path
 
-from autograder.checks._launch import bootstrap, frame, request_limits
 from autograder.checks.demo import DEMO_TAG, normalized, skipped
 from autograder.checks.scan import scan
 
 __all__ = [
-    "check",
-    "verify_notebook",
-    "scan",
+    "find_lesson",
+    "lesson_modules",
     "grade_cells",
     "demo_sources",
+    "lesson_of",
+    "source_notebook",
+    "scan",
     "normalized",
     "skipped",
 ]
 
 _SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
-# Set by ``python -m autograder autograde`` in the kernels of lessons the judge re-grades.
-DEFERRED_ENV = "RNN_CHECKS_DEFERRED"
 _CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](\w+)["']""")
 
 
-def _run_judge(request, payload=None):
-    """Serve ``request`` in a judge process, within its wall-clock budget."""
-    mode = "notebook" if request.get("mode") == "notebook" else "check"
-    timeout = request_limits(request).judge_seconds(mode)
-    data = json.dumps(request).encode()
-    stdin = frame(data) + (frame(payload) if payload is not None else b"")
-    try:
-        proc = subprocess.run(
-            bootstrap("_launch", "judge_main"), input=stdin, capture_output=True, timeout=timeout
-        )
-    except subprocess.TimeoutExpired:
-        return None, "the grading judge did not finish in time"
-    try:
-        return json.loads(proc.stdout), None
-    except ValueError:
-        tail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        return None, f"the grading judge exited without a verdict ({tail[0]})"
+def lesson_modules():
+    """Every ``autograder.checks.lessonNN`` module, in lesson order (imported here)."""
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("lesson") and info.name[6:].isdigit():
+            yield importlib.import_module(f"{__name__}.{info.name}")
 
 
-def check(name, func, timeout=10, memory_mb=1024, quiet=False, **helpers):
-    """Grade ``func`` as the lesson function ``name`` in an isolated judge.
-
-    ``helpers`` are other student functions the check needs, by name (a backward's check
-    needs the student's forward for its cache: ``rnn_step_forward=rnn_step_forward``).
-    Prints a one-line summary (returns None, so a notebook cell shows only that line);
-    raises AssertionError with the judge's message on failure.
-    """
-    if os.environ.get(DEFERRED_ENV) == "1":
-        # Class autograding: the verdict comes from verify_notebook after the notebook has run
-        # (it would overrule this cell anyway), so the kernel skips the judge's ~1 s per call.
-        print(f"{name}: graded by the out-of-kernel judge after the notebook has run")
-        return
-    import cloudpickle
-
-    try:
-        payload = cloudpickle.dumps({name: func, **helpers})
-    except Exception as exc:  # noqa: BLE001 (anything unpicklable in the student's globals)
-        raise AssertionError(f"{name}: could not send your function to the grader: {exc}") from None
-    req = {"mode": "check", "name": name, "timeout": timeout, "memory_mb": memory_mb}
-    report, error = _run_judge(req, payload)
-    if report is None:
-        raise AssertionError(f"{name}: {error}")
-    if not report.get("passed"):
-        raise AssertionError(report.get("message", "failed"))
-    if not quiet:
-        print(report["message"])
+def find_lesson(name=None, lesson=None):
+    """The lesson module that has a spec for ``name`` (or is lesson ``"NN..."``)."""
+    for mod in lesson_modules():
+        if lesson is not None and mod.__name__.endswith("lesson" + lesson[:2]):
+            return mod
+        if lesson is None and name in mod.SPECS:
+            return mod
+    raise KeyError(f"no checks for {lesson or name!r}")
 
 
-def _source_notebook(lesson):
+def source_notebook(lesson):
+    """The trusted source notebook of ``lesson`` (``solutions/<lesson>/<lesson>.ipynb``)."""
     (nb_path,) = sorted((_SOLUTIONS / lesson).glob("*.ipynb"))
     return nb_path
 
@@ -136,7 +69,7 @@ def _source_notebook(lesson):
 def grade_cells(lesson):
     """``{grade_id: (points, [function names])}`` of the lesson's source notebook."""
     cells = {}
-    for cell in json.loads(_source_notebook(lesson).read_text(encoding="utf-8"))["cells"]:
+    for cell in json.loads(source_notebook(lesson).read_text(encoding="utf-8"))["cells"]:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if meta.get("grade") and not meta.get("solution") and cell["cell_type"] == "code":
             source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
@@ -158,66 +91,9 @@ def demo_sources(notebook_path):
     )
 
 
-def _lesson_of(path):
+def lesson_of(path):
+    """The lesson of a notebook file, from its name or its folder's."""
     for part in (path.stem, path.parent.name):
         if (_SOLUTIONS / part).is_dir():
             return part
     raise ValueError(f"cannot tell the lesson of {path}; pass lesson=")
-
-
-def _judge_here(request):
-    """The judge's work in this process (for a caller that is itself trusted and clean, such
-    as the grading child); the student's code still runs only in the sandbox worker."""
-    from autograder.checks import judge
-    from autograder.checks._launch import sandbox_worker_budget, start_sandbox_worker
-
-    try:
-        proc = start_sandbox_worker(*sandbox_worker_budget(request))
-    except (OSError, ValueError) as exc:
-        return None, f"the grading worker could not start ({exc})"
-    try:
-        # through JSON, as from the judge process: callers get the same plain report
-        return json.loads(json.dumps(judge.handle(request, None, proc))), None
-    except Exception as exc:  # noqa: BLE001 (reported like a judge that died)
-        return None, f"the grading judge failed ({type(exc).__name__}: {exc})"
-
-
-def verify_notebook(notebook_path, lesson=None, timeout=10, memory_mb=1024, in_process=False):
-    """Re-grade a notebook file out of the kernel; see the module docstring.
-
-    ``in_process=True`` runs the judge in the calling process instead of a judge process
-    (saves its start-up; only for a caller that never ran student code in its own memory).
-    """
-    path = Path(notebook_path).resolve()
-    lesson = lesson or _lesson_of(path)
-    cells = grade_cells(lesson)
-    functions = list(dict.fromkeys(f for _, fns in cells.values() for f in fns))
-    req = {
-        "mode": "notebook",
-        "path": str(path),
-        "lesson": lesson,
-        "functions": functions,
-        "skip_ids": sorted(cells),
-        "captures": {gid: fns for gid, (_, fns) in cells.items() if fns},
-        "skip_sources": demo_sources(_source_notebook(lesson)),
-        "timeout": timeout,
-        "memory_mb": memory_mb,
-    }
-    if in_process:
-        report, error = _judge_here(req)
-    else:
-        report, error = _run_judge(req)
-    results = {}
-    for grade_id, (points, fns) in cells.items():
-        reps = [(report or {}).get("functions", {}).get(f) for f in fns]
-        passed = bool(fns) and all(r and r.get("passed") for r in reps)
-        message = error or " ".join(r.get("message", "") for r in reps if r and not r.get("passed"))
-        results[grade_id] = {
-            "passed": passed,
-            "points": points if passed else 0.0,
-            "max_points": points,
-            "message": "" if passed else message,
-            "functions": fns,
-            "cell_errors": (report or {}).get("cell_errors", [error] if error else []),
-        }
-    return results

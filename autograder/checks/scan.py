@@ -41,6 +41,9 @@ _ATTRS = {
     "f_locals": "reads frame locals",
     "__builtins__": "touches __builtins__",
 }
+# the grading helpers a student cell must not rebind, and the one module they come from
+_HELPERS = ("check", "verify_notebook")
+JUDGE_MODULE = "autograder.judge"
 
 
 def _root(node):
@@ -79,19 +82,19 @@ def _to_python(source):
         return source
 
 
-def scan(source):
-    """Flags (``"line N: ..."``) for tamper patterns in ``source``; empty when clean."""
+def _text_flags(source):
+    """Flags for paths of the grader's and the reference's files named in the raw text."""
     flags = []
     if re.search(r"gradebook\.db|autograder/course|RNN_COURSE_DIR", source):
         flags.append("line ?: refers to the grader's files (gradebook.db / course directory)")
     if re.search(r"\brnnref[/\\]|\bsolutions[/\\]", source):
         flags.append("line ?: refers to the reference package's or the solutions' files")
-    try:
-        tree = ast.parse(_to_python(source))
-    except SyntaxError as exc:
-        flags.append(f"line {exc.lineno}: could not parse ({exc.msg}); review by hand")
-        return flags
-    aliases = {}  # local name -> module it stands for
+    return flags
+
+
+def _aliases(tree):
+    """``{local name: module it stands for}`` from every import in ``tree``."""
+    aliases = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for a in node.names:
@@ -100,83 +103,120 @@ def scan(source):
         elif isinstance(node, ast.ImportFrom) and node.module:
             for a in node.names:
                 aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+    return aliases
 
-    def protected(name):
-        name = name or ""
-        mod = aliases.get(name) or {"np": "numpy"}.get(name, name)
-        return mod.split(".")[0] in _PROTECTED_ROOTS
 
-    def add(node, text):
-        flags.append(f"line {getattr(node, 'lineno', '?')}: {text}")
+def _protected(aliases, name):
+    """Whether the local ``name`` stands for a module grading relies on."""
+    name = name or ""
+    mod = aliases.get(name) or {"np": "numpy"}.get(name, name)
+    return mod.split(".")[0] in _PROTECTED_ROOTS
 
+
+def _assignment_flags(node, aliases):
+    """Rebinding a module attribute, ``sys.modules`` or a grading helper."""
+    targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
+    for sub in (a for t in targets for a in _assigned(t)):
+        if isinstance(sub, ast.Subscript) and _dotted(sub.value) == "sys.modules":
+            yield "replaces a module in sys.modules"
+            continue
+        while isinstance(sub, ast.Subscript):  # x[i] = ... changes x, not i
+            sub = sub.value
+        if isinstance(sub, ast.Attribute) and _protected(aliases, _root(sub)):
+            yield f"rebinds {_dotted(sub) or 'a module attribute'} (monkeypatching)"
+        elif isinstance(sub, ast.Name) and sub.id in _HELPERS:
+            yield f"rebinds the grading helper {sub.id}"
+
+
+def _definition_flags(node, aliases):
+    if node.name in _HELPERS:
+        yield f"redefines the grading helper {node.name}"
+
+
+def _import_flags(node, aliases):
+    """Importing the answer key, frame or object introspection, or a helper from elsewhere."""
+    names = [a.name for a in node.names]
+    if isinstance(node, ast.Import):
+        mods = names
+    else:
+        mods = [f"{node.module}.{n}" for n in names] + [node.module or ""]
+    for m in mods:
+        parts = m.split(".")
+        if parts[0] == "rnnref" and len(parts) > 1 and parts[1] in GRADED_MODULES:
+            yield f"imports the reference solution module rnnref.{parts[1]}"
+            break
+        if parts[0] in ("builtins", "ctypes", "gc", "inspect"):
+            yield f"imports {parts[0]}"
+            break
+    from_judge = isinstance(node, ast.ImportFrom) and node.module == JUDGE_MODULE
+    for a in node.names:
+        if (a.asname or a.name) in _HELPERS and not from_judge:
+            yield f"rebinds the grading helper {a.asname or a.name} by import"
+
+
+def _call_flags(node, aliases):
+    """Calls that reach frames, processes, files of code, run-time code or a database."""
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    dotted = _dotted(func)
+    if name == "stack" and dotted.endswith("inspect.stack"):
+        yield "reads the caller's frames (inspect.stack)"
+    elif name in _CALLS and _CALLS[name]:
+        if name != "kill" or dotted.startswith("os."):
+            yield _CALLS[name]
+    elif name in ("spec_from_file_location", "SourceFileLoader", "run_path"):
+        yield f"loads code from a file path ({name})"
+    elif name in ("exec", "eval") and isinstance(func, ast.Name):
+        yield f"runs code built at run time ({name})"
+    elif name in ("setattr", "delattr") and node.args and _protected(aliases, _root(node.args[0])):
+        yield f"{name} on {_dotted(node.args[0])} (monkeypatching)"
+    elif name in ("open", "read_text", "read_bytes", "connect") and any(
+        isinstance(a, ast.Constant) and isinstance(a.value, str) and ".db" in a.value
+        for a in node.args
+    ):
+        yield "opens a database file"
+
+
+def _attribute_flags(node, aliases):
+    """Locating the course's files, walking frames, touching ``__builtins__``."""
+    module = aliases.get(_root(node)) or _root(node) or ""
+    if node.attr in ("__file__", "__path__") and module.split(".")[0] in ("rnnref", "autograder"):
+        yield f"locates the files of {_dotted(node)}"
+    elif node.attr in _ATTRS:
+        yield _ATTRS[node.attr]
+
+
+def _name_flags(node, aliases):
+    if node.id == "__builtins__":
+        yield _ATTRS["__builtins__"]
+
+
+# what each kind of node is scanned for (first matching kind wins)
+_BY_NODE = (
+    (ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete, _assignment_flags),
+    (ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, _definition_flags),
+    (ast.Import | ast.ImportFrom, _import_flags),
+    (ast.Call, _call_flags),
+    (ast.Attribute, _attribute_flags),
+    (ast.Name, _name_flags),
+)
+
+
+def scan(source):
+    """Flags (``"line N: ..."``) for tamper patterns in ``source``; empty when clean."""
+    flags = _text_flags(source)
+    try:
+        tree = ast.parse(_to_python(source))
+    except SyntaxError as exc:
+        flags.append(f"line {exc.lineno}: could not parse ({exc.msg}); review by hand")
+        return flags
+    aliases = _aliases(tree)
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete):
-            targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
-            for sub in (a for t in targets for a in _assigned(t)):
-                if isinstance(sub, ast.Subscript) and _dotted(sub.value) == "sys.modules":
-                    add(node, "replaces a module in sys.modules")
-                    continue
-                while isinstance(sub, ast.Subscript):  # x[i] = ... changes x, not i
-                    sub = sub.value
-                if isinstance(sub, ast.Attribute) and protected(_root(sub)):
-                    what = _dotted(sub) or "a module attribute"
-                    add(node, f"rebinds {what} (monkeypatching)")
-                elif isinstance(sub, ast.Name) and sub.id in ("check", "verify_notebook"):
-                    add(node, f"rebinds the grading helper {sub.id}")
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            if node.name in ("check", "verify_notebook"):
-                add(node, f"redefines the grading helper {node.name}")
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            names = [a.name for a in node.names]
-            mods = (
-                names
-                if isinstance(node, ast.Import)
-                else [f"{node.module}.{n}" for n in names] + [node.module or ""]
-            )
-            for m in mods:
-                parts = m.split(".")
-                if parts[0] == "rnnref" and len(parts) > 1 and parts[1] in GRADED_MODULES:
-                    add(node, f"imports the reference solution module rnnref.{parts[1]}")
-                    break
-                if parts[0] in ("builtins", "ctypes", "gc", "inspect"):
-                    add(node, f"imports {parts[0]}")
-                    break
-            for a in node.names:
-                if (a.asname or a.name) in ("check", "verify_notebook") and not (
-                    isinstance(node, ast.ImportFrom) and node.module == "autograder.checks"
-                ):
-                    add(node, f"rebinds the grading helper {a.asname or a.name} by import")
-        elif isinstance(node, ast.Call):
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            dotted = _dotted(func)
-            if name == "stack" and dotted.endswith("inspect.stack"):
-                add(node, "reads the caller's frames (inspect.stack)")
-            elif name in _CALLS and _CALLS[name]:
-                if name != "kill" or dotted.startswith("os."):
-                    add(node, _CALLS[name])
-            elif name in ("spec_from_file_location", "SourceFileLoader", "run_path"):
-                add(node, f"loads code from a file path ({name})")
-            elif name in ("exec", "eval") and isinstance(func, ast.Name):
-                add(node, f"runs code built at run time ({name})")
-            elif name in ("setattr", "delattr") and node.args and protected(_root(node.args[0])):
-                add(node, f"{name} on {_dotted(node.args[0])} (monkeypatching)")
-            elif name in ("open", "read_text", "read_bytes", "connect") and any(
-                isinstance(a, ast.Constant) and isinstance(a.value, str) and ".db" in a.value
-                for a in node.args
-            ):
-                add(node, "opens a database file")
-        elif (
-            isinstance(node, ast.Attribute)
-            and node.attr in ("__file__", "__path__")
-            and (aliases.get(_root(node)) or _root(node) or "").split(".")[0]
-            in ("rnnref", "autograder")
-        ):
-            add(node, f"locates the files of {_dotted(node)}")
-        elif isinstance(node, ast.Attribute) and node.attr in _ATTRS:
-            add(node, _ATTRS[node.attr])
-        elif isinstance(node, ast.Name) and node.id == "__builtins__":
-            add(node, _ATTRS["__builtins__"])
+        for kind, flags_of in _BY_NODE:
+            if isinstance(node, kind):
+                line = getattr(node, "lineno", "?")
+                flags += [f"line {line}: {text}" for text in flags_of(node, aliases)]
+                break
     return sorted(set(flags), key=_line_number)
 
 

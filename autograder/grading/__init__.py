@@ -1,8 +1,8 @@
 """Autograde a class: parallel, limited, interruptible, and with one gradebook writer.
 
 Glossary: the processes of a grading run, outermost first. These names, and only these, are
-used for them in code, docstrings and messages of :mod:`autograder.grading` and
-:mod:`autograder.checks`.
+used for them in code, docstrings and messages of :mod:`autograder.grading`,
+:mod:`autograder.judge` and :mod:`autograder.checks`.
 
 main process
     ``python -m autograder autograde`` (:mod:`.run`): lists the submissions, makes one
@@ -21,30 +21,34 @@ kernel
     :func:`.kernel.kernel_command` starts it inside the submission's bubblewrap sandbox,
     :mod:`autograder.sandbox`).
 judge
-    The code that makes verdicts (:mod:`autograder.checks.judge`): computes references,
-    compares, diagnoses; never runs student code. It runs inside the grading child
+    The code that makes verdicts (:mod:`autograder.judge.verdicts`): computes references,
+    compares, diagnoses, from the lessons' checks as data (:mod:`autograder.checks`); never
+    runs student code. It runs inside the grading child
     (``verify_notebook(in_process=True)``) or, for ``check`` called in a kernel, as a
-    *judge process* (a fresh ``python -I``).
+    *judge process* (a fresh ``python -I``, :mod:`autograder.judge.process`).
 sandbox worker
     The ``python -I`` process the judge starts to run student functions and cells
-    (:mod:`autograder.checks.worker`): own session, memory, CPU and file-size limits, the
+    (:mod:`autograder.judge.worker`): own session, memory, CPU and file-size limits, the
     answer key blocked; it sends back plain arrays only. Its launch is built in one place,
-    :func:`autograder.checks._launch.sandbox_worker_command` (inside the same bubblewrap
+    :func:`autograder.judge._launch.sandbox_worker_command` (inside the same bubblewrap
     sandbox as the kernel during class grading); the judge's end of it is
-    :class:`autograder.checks.sandbox_handle.SandboxWorkerHandle`.
+    :class:`autograder.judge.sandbox_handle.SandboxWorkerHandle`.
 
-Every time budget of these processes derives from one :class:`~.limits.Limits` (see
-:mod:`.limits` for how the clocks nest). Stages, one module each:
+Every time budget of these processes derives from one :class:`autograder.limits.Limits`
+(declared once, below every layer that reads it; see :mod:`autograder.limits` for how the
+clocks nest). The layers of the code, top down (checked by import-linter, contracts in
+``pyproject.toml``): the command line, this pipeline, the judge (:mod:`autograder.judge`), the
+sandbox (:mod:`autograder.sandbox`), the checks as data (:mod:`autograder.checks`), the
+reference (:mod:`rnnref`). Stages, one module each:
 
-* :mod:`.limits` (the budgets), :mod:`.records` (what crosses processes),
+* :mod:`.records` (what crosses processes),
   :mod:`.sources` (what the instructor's side knows), :mod:`.nbconfig` and :mod:`.kernel`
   (nbgrader's configuration, the kernel's launch);
 * in the grading child: :mod:`.static` (checks before anything runs), :mod:`.child` (the
   steps), :mod:`.outcome` (reading back what nbgrader did);
 * :mod:`.supervise` (the pool process), :mod:`.run` (the main process).
 
-The names below are loaded on first use, so that ``autograder.grading.limits`` stays cheap
-for the kernel-side ``check`` and the judge process.
+The names below are loaded on first use, so that importing one stage does not load them all.
 """
 
 from __future__ import annotations

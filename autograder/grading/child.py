@@ -18,12 +18,12 @@ from pathlib import Path
 
 from autograder import safefiles
 from autograder import sandbox as _sandbox
-from autograder.checks import DEFERRED_ENV
 from autograder.grading import outcome
 from autograder.grading.nbconfig import nbgrader_config
 from autograder.grading.records import CellResult, Result, Task, new_cells, new_result
 from autograder.grading.sources import SUBMISSION_SECRET, SUBMISSION_SECRET_MAX_BYTES, engine
 from autograder.grading.static import Inspection, inspect
+from autograder.judge import DEFERRED_ENV
 from autograder.mywork import GRADING_ENV
 
 # Threads and plotting of the kernel and the sandbox worker: one BLAS thread each (the pool

@@ -1,13 +1,14 @@
 """The course's nbgrader configuration, built in one function for every command that calls
-nbgrader in code (the release's generate step, the grading child's autograde)."""
+nbgrader in code (the release's generate step, the grading child's autograde), and the
+generate step itself for a source folder the course's release does not make."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from autograder.grading.kernel import kernel_config
-from autograder.grading.limits import Limits
-from autograder.settings import COURSE_ID
+from autograder.limits import Limits
+from autograder.settings import COURSE_ID, Settings
 
 # nbgrader copies an assignment's other files along with its notebooks (into the release, and
 # as "master versions" into every autograded folder): its default ignore list, plus the
@@ -62,3 +63,16 @@ def nbgrader_config(
     if runtime is not None:
         kernel_config(c, runtime)
     return c
+
+
+def generate_assignments(settings: Settings, assignments: list[str], dest: Path) -> None:
+    """nbgrader's generate_assignment for ``assignments`` into ``dest`` (gradebook updated);
+    SystemExit with nbgrader's error for one that fails."""
+    from nbgrader.apps import NbGraderAPI
+
+    config = nbgrader_config(settings.course, settings.source, settings.db_url, release=dest)
+    api = NbGraderAPI(config=config)
+    for a in assignments:
+        out = api.generate_assignment(a, force=True, create=True)
+        if not out.get("success"):
+            raise SystemExit(f"release of {a} failed:\n{out.get('error') or out.get('log')}")

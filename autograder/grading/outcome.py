@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from autograder.grading.limits import Limits
 from autograder.grading.records import CellResult
+from autograder.limits import Limits
 from autograder.settings import COURSE_ID
 
 # Failures of the grading machinery, not of the submission: never stored as a grade.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 
-from autograder.grading.limits import Limits
+from autograder.limits import Limits
 
 # {assignment: {notebook: {grade_id: max points}}}, as in the class gradebook
 Structure = dict[str, dict[str, dict[str, float]]]

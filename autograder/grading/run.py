@@ -24,9 +24,9 @@ from nbgrader import utils as nbutils
 from autograder import gradebook, safefiles
 from autograder import sandbox as _sandbox
 from autograder.grading import sources
-from autograder.grading.limits import Limits
 from autograder.grading.records import Result, Task
 from autograder.grading.supervise import grade_task, pool_init, quiet
+from autograder.limits import Limits
 from autograder.settings import Settings
 
 

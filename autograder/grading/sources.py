@@ -45,10 +45,11 @@ def files_hash(folder: Path) -> str:
 def engine():
     """The grading engine's ``(verify_notebook, scan)``, or ``(None, None)`` without it."""
     try:
-        from autograder import checks
+        from autograder.checks import scan
+        from autograder.judge import verify_notebook
     except ImportError:
         return None, None
-    return getattr(checks, "verify_notebook", None), getattr(checks, "scan", None)
+    return verify_notebook, scan
 
 
 def judge_covers(assignment: str) -> bool:

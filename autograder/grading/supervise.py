@@ -20,9 +20,9 @@ from pathlib import Path
 
 from autograder import sandbox as _sandbox
 from autograder.grading.child import ChildDirs, grade_in_child
-from autograder.grading.limits import Limits
 from autograder.grading.records import Result, Task, failure
 from autograder.grading.sources import engine
+from autograder.limits import Limits
 
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_CHILD_SUBREAPER = 1, 4, 36
 _MB = 1024 * 1024
@@ -115,9 +115,10 @@ def _warm_up(sandbox: str) -> None:
     if engine()[0] is not None:
         from IPython.core.inputtransformer2 import TransformerManager  # noqa: F401 (scan)
 
-        from autograder.checks import judge
+        from autograder import checks
+        from autograder.judge import verdicts  # noqa: F401 (the judge, loaded once here)
 
-        list(judge.lesson_modules())
+        list(checks.lesson_modules())
 
 
 def quiet() -> None:

@@ -3,8 +3,9 @@
 Read-only: ``/usr`` (and the ``/bin``, ``/lib*`` symlinks), a few loader files of ``/etc``,
 the Python installation the virtual environment points at (that folder only), the virtual
 environment, ``rnnref`` with the lesson's answer-key modules replaced by a stub, and the
-check-side modules the kernel imports (``autograder/__init__.py``, ``autograder/checks``,
-``autograder/mywork.py``, this package).
+check-side modules the kernel and the sandbox worker import (``autograder/__init__.py``,
+``autograder/checks``, ``autograder/judge``, ``autograder/limits.py``, ``autograder/mywork.py``,
+this package).
 """
 
 from __future__ import annotations
@@ -40,20 +41,14 @@ def _system_binds() -> list[str]:
 
 def code_roots() -> list[str]:
     """Read-only folders and files of the course's code that sandboxed Python imports."""
-    grading = REPO / "autograder" / "grading"
-    # the bytecode beside the two grading files it imports, which the import system reads
-    # (an unbound __pycache__ would read as an attempt to reach outside the sandbox)
-    cache = [str(grading / "__pycache__")] if (grading / "__pycache__").is_dir() else []
     return [
-        *cache,
         *_python_roots(),
         str(REPO / "autograder" / "__init__.py"),
-        str(REPO / "autograder" / "checks"),
+        str(REPO / "autograder" / "checks"),  # the adapters the sandbox worker imports
+        str(REPO / "autograder" / "judge"),  # check (kernel) and the sandbox worker
+        str(REPO / "autograder" / "limits.py"),  # the judge's time budgets (pure data)
         # the "Check my work" cell's helper: in a grading kernel it prints a line and returns
         str(REPO / "autograder" / "mywork.py"),
-        # the check side derives its time budgets from the grading limits (pure data)
-        str(REPO / "autograder" / "grading" / "__init__.py"),
-        str(REPO / "autograder" / "grading" / "limits.py"),
         str(Path(__file__).resolve().parent),  # this package: the guard runs from it
         str(REPO / "rnnref"),
     ]

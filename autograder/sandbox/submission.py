@@ -21,9 +21,9 @@ def activate(policy: dict | None, state: Path, assignment: str) -> Sandbox | Non
         return None
     blocked = ()
     try:
-        from autograder.checks import judge
+        from autograder.checks import find_lesson
 
-        blocked = judge.find_lesson(lesson=assignment).BLOCKED
+        blocked = find_lesson(lesson=assignment).BLOCKED
     except (ImportError, KeyError, AttributeError):
         pass  # not one of the course's lessons: no answer key to hide
     box = Sandbox(Policy.from_dict(policy), state, blocked)

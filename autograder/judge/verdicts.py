@@ -1,27 +1,26 @@
 """The judge: grades student functions it never runs itself (glossary: :mod:`autograder.grading`).
 
-:func:`handle` serves one request: in a judge process (``_launch.judge_main``, a pristine
-``python -I``, for :func:`autograder.checks.check`: one cloudpickle payload it passes on
-unopened, or :func:`autograder.checks.verify_notebook`: a notebook file), or inside the
+:func:`handle` serves one request: in a judge process (:mod:`.process`, a pristine
+``python -I``, for :func:`autograder.judge.check`: one cloudpickle payload it passes on
+unopened, or :func:`autograder.judge.verify_notebook`: a notebook file), or inside the
 grading child. It starts one sandbox worker under resource limits, sends it inputs, reads
 back plain arrays only, and compares them with the reference computed here. A judge process
 reads one JSON request frame (and, for a check, one payload frame) on stdin and writes one
 JSON report on stdout.
 """
 
-import importlib
 import json
-import pkgutil
 import time
 from pathlib import Path
 
 import numpy as np
 
-from autograder.checks._launch import sandbox_worker_budget
+from autograder.checks import find_lesson
 from autograder.checks.demo import skipped
-from autograder.checks.sandbox_handle import CallTimeout, SandboxWorkerHandle, WorkerDied
 from autograder.checks.spec import MetricSpec
-from autograder.grading.limits import SANDBOX_SETUP_SECONDS
+from autograder.judge._launch import sandbox_worker_budget
+from autograder.judge.sandbox_handle import CallTimeout, SandboxWorkerHandle, WorkerDied
+from autograder.limits import SANDBOX_SETUP_SECONDS
 
 _isfinite, _abs, _max, _sum, _array_equal = np.isfinite, np.abs, np.max, np.sum, np.array_equal
 
@@ -188,15 +187,12 @@ def _gradcheck(worker, spec, inputs, got, timeout, adapter=None, h=1e-5):
     return errors
 
 
-def run_metric(spec, worker, timeout, memory_mb):
-    """Check a :class:`MetricSpec`: call the student's function once, evaluate here."""
+def _reported(spec, worker, report, run):
+    """``report`` after ``run()`` has filled it: a failure becomes its message, a worker that
+    hung or died is restarted for the next spec, and the seconds spent are added."""
     t0 = time.monotonic()
-    report = {"name": spec.name, "passed": False}
     try:
-        worker.request({"op": "reset"}, timeout)
-        header, arrays = _call(worker, spec, spec.name, [], timeout, None, memory_mb, spec.adapter)
-        got = _unpack(spec.name, header, arrays, spec.outputs)
-        report["passed"], report["message"] = spec.evaluate(got)
+        run()
     except Fail as exc:
         report["message"] = str(exc)
     except (CallTimeout, WorkerDied) as exc:
@@ -204,6 +200,19 @@ def run_metric(spec, worker, timeout, memory_mb):
         report["message"] = f"{spec.name}: grading stopped ({type(exc).__name__}: {exc})."
     report["seconds"] = round(time.monotonic() - t0, 3)
     return report
+
+
+def run_metric(spec, worker, timeout, memory_mb):
+    """Check a :class:`MetricSpec`: call the student's function once, evaluate here."""
+    report = {"name": spec.name, "passed": False}
+
+    def run():
+        worker.request({"op": "reset"}, timeout)
+        header, arrays = _call(worker, spec, spec.name, [], timeout, None, memory_mb, spec.adapter)
+        got = _unpack(spec.name, header, arrays, spec.outputs)
+        report["passed"], report["message"] = spec.evaluate(got)
+
+    return _reported(spec, worker, report, run)
 
 
 def _forward_cache(worker, spec, specs, inputs, timeout, memory_mb, sent):
@@ -325,39 +334,16 @@ def run_spec(spec, specs, worker, timeout, memory_mb):
     """Check one function on every case; returns the report dict."""
     if isinstance(spec, MetricSpec):
         return run_metric(spec, worker, timeout, memory_mb)
-    t0 = time.monotonic()
     report = {"name": spec.name, "passed": False, "cases": 0, "max_error": 0.0}
-    try:
+
+    def run():
         for ci, case in enumerate(spec.cases):
             _run_case(spec, specs, worker, timeout, memory_mb, ci, case, report)
             report["cases"] += 1
         report["passed"] = True
         report["message"] = _passed_message(spec, report)
-    except Fail as exc:
-        report["message"] = str(exc)
-    except (CallTimeout, WorkerDied) as exc:
-        worker.restart()
-        report["message"] = f"{spec.name}: grading stopped ({type(exc).__name__}: {exc})."
-    report["seconds"] = round(time.monotonic() - t0, 3)
-    return report
 
-
-def lesson_modules():
-    import autograder.checks as pkg
-
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-        if info.name.startswith("lesson") and info.name[6:].isdigit():
-            yield importlib.import_module(f"autograder.checks.{info.name}")
-
-
-def find_lesson(name=None, lesson=None):
-    """The lesson module that has a spec for ``name`` (or is lesson ``"NN..."``)."""
-    for mod in lesson_modules():
-        if lesson is not None and mod.__name__.endswith("lesson" + lesson[:2]):
-            return mod
-        if lesson is None and name in mod.SPECS:
-            return mod
-    raise KeyError(f"no checks for {lesson or name!r}")
+    return _reported(spec, worker, report, run)
 
 
 def _handle_check(req, payload, mod, worker, timeout, memory_mb):
@@ -455,7 +441,7 @@ def _read_code_cells(req):
 
 def handle(req, payload, proc=None):
     """Serve one judge request; ``proc`` is a sandbox worker already started for it (see
-    ``_launch.judge_main``), or None. Mode ``check``: one pickled function. Mode
+    :mod:`.process`), or None. Mode ``check``: one pickled function. Mode
     ``notebook``: run the file's cells (test cells excluded), then every check."""
     mod = find_lesson(req.get("name"), req.get("lesson"))
     timeout = float(req.get("timeout", 10))

@@ -7,9 +7,9 @@ import select
 import signal
 import time
 
-from autograder.checks import _proto
-from autograder.checks._launch import start_sandbox_worker
-from autograder.grading.limits import SANDBOX_SETUP_SECONDS
+from autograder.judge import _proto
+from autograder.judge._launch import start_sandbox_worker
+from autograder.limits import SANDBOX_SETUP_SECONDS
 
 
 class CallTimeout(Exception):

@@ -3,7 +3,7 @@
 Started by the judge (``python -I``, resource limits, its own session; see
 ``_launch.start_sandbox_worker`` and the glossary in :mod:`autograder.grading`). Requests arrive on
 stdin as pickles from the judge; replies leave on a private copy of the original stdout as a
-JSON header plus ``np.save`` frames (see :mod:`autograder.checks._proto`). File descriptors 1
+JSON header plus ``np.save`` frames (see :mod:`autograder.judge._proto`). File descriptors 1
 and 2 point to ``/dev/null`` while student code runs, so prints cannot corrupt the channel.
 The sandbox worker keeps what cannot travel as an array (a forward's ``cache``) in ``results`` and
 hands the judge only a handle. Nothing it says is trusted: the judge re-validates every byte.
@@ -17,7 +17,7 @@ import types
 
 import numpy as np
 
-from autograder.checks import _proto
+from autograder.judge import _proto
 
 
 class _Blocker(importlib.abc.MetaPathFinder):

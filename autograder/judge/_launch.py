@@ -1,13 +1,13 @@
-"""Process start-up without NumPy: the judge process starts its sandbox worker before
-importing anything heavy, so the two interpreters boot in parallel (check latency is mostly
-start-up time).
+"""How the judge process and the sandbox worker start, without NumPy: the judge process
+(:mod:`.process`) starts its sandbox worker before importing anything heavy, so the two
+interpreters boot in parallel (check latency is mostly start-up time).
 
-:func:`sandbox_worker_command` is the one place that builds the sandbox worker's launch
-(command and environment); :func:`start_sandbox_worker` the one place that spawns it. Names
-of the processes: see the glossary in :mod:`autograder.grading`.
+:func:`bootstrap` is the command of either; :func:`sandbox_worker_command` is the one place
+that builds the sandbox worker's launch (command and environment); :func:`start_sandbox_worker`
+the one place that spawns it. Names of the processes: see the glossary in
+:mod:`autograder.grading`.
 """
 
-import json
 import os
 import resource
 import struct
@@ -15,15 +15,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from autograder.grading.limits import Limits
+from autograder.limits import Limits
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def bootstrap(module, func="main"):
-    """Command that runs ``autograder.checks.<module>.<func>()`` in a fresh ``python -I``."""
+    """Command that runs ``autograder.judge.<module>.<func>()`` in a fresh ``python -I``."""
     code = f"import sys; sys.path.insert(0, {str(REPO)!r}); "
-    code += f"from autograder.checks.{module} import {func}; {func}()"
+    code += f"from autograder.judge.{module} import {func}; {func}()"
     return [sys.executable, "-I", "-c", code]
 
 
@@ -39,7 +39,7 @@ def read_frame_stdin():
 
 def sandbox_worker_command(cwd=None):
     """``(argv, env)`` of the sandbox worker that will run in ``cwd``: ``python -I`` running
-    :mod:`autograder.checks.worker` with a minimal environment (no course paths),
+    :mod:`autograder.judge.worker` with a minimal environment (no course paths),
     single-threaded BLAS and no figures drawn; inside the grading child's bubblewrap
     sandbox when it has one (:func:`autograder.sandbox.wrap_worker`)."""
     env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
@@ -74,7 +74,7 @@ def start_sandbox_worker(memory_mb, cpu_seconds, cwd=None):
 
 
 def request_limits(req):
-    """The :class:`~autograder.grading.limits.Limits` of a judge request (its per-call
+    """The :class:`~autograder.limits.Limits` of a judge request (its per-call
     ``timeout`` and ``memory_mb``)."""
     return Limits(
         judge_timeout=float(req.get("timeout", 10)), memory_mb=int(req.get("memory_mb", 1024))
@@ -87,24 +87,3 @@ def sandbox_worker_budget(req):
     limits = request_limits(req)
     cwd = str(Path(req["path"]).parent) if mode == "notebook" else None
     return limits.memory_mb, limits.sandbox_worker_cpu_seconds(mode), cwd
-
-
-def judge_main():
-    """Entry point of the judge process (``check`` from a kernel)."""
-    try:  # PR_SET_DUMPABLE = 0: same-user processes cannot read this one's memory
-        import ctypes
-
-        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-    req = json.loads(read_frame_stdin())
-    payload = read_frame_stdin() if req.get("mode") == "check" else None
-    try:
-        proc = start_sandbox_worker(*sandbox_worker_budget(req))
-    except (OSError, KeyError, ValueError):
-        proc = None
-    from autograder.checks import judge  # NumPy and the references load while it boots
-
-    report = judge.handle(req, payload, proc)
-    sys.stdout.write(json.dumps(report))
-    sys.stdout.flush()
