@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: book test test-fast lint benchmark
+.PHONY: book publish test test-fast lint benchmark
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -12,9 +12,18 @@ $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PY) -m pip install -q -r requirements.txt -c constraints.txt -e .
 	touch $@
 
-## The main job: build the course book website into _build/html.
+# The book's edition: open (self-study) or term (a graded term: no answers on the site).
+EDITION ?= open
+
+## The main job: build the course book website into _build/html
+## (EDITION=term: the graded-term edition, into _build/term/_build/html).
 book: $(VENV)/.installed
-	$(PY) scripts/build_book.py
+	$(PY) scripts/build_book.py --edition $(EDITION)
+
+## The book built and copied into DEST, ready for any static host (GitHub Pages: .nojekyll).
+publish: $(VENV)/.installed
+	@test -n "$(DEST)" || { echo "make publish needs DEST=folder (empty, or published before)"; exit 2; }
+	$(PY) scripts/build_book.py --edition $(EDITION) --publish "$(DEST)"
 
 ## The full test suite (what CI runs).
 test: $(VENV)/.installed

@@ -92,21 +92,23 @@ def test_every_toc_entry_exists():
         assert any((ROOT / f).with_suffix(s).is_file() for s in (".md", ".ipynb", ".rst")), f
 
 
-def _build_book():
+@functools.cache
+def build_book_script():
+    """``scripts/build_book.py`` (what ``make book`` and ``make publish`` run), as a module."""
     spec = importlib.util.spec_from_file_location("build_book", ROOT / "scripts/build_book.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.build()
+    return module
 
 
-def _locked_build():
+def _locked_build(edition="open"):
     """Build the book (``make book``'s script); return ``(exit code, seconds)``. A file lock
-    keeps xdist workers from building into the same folder at the same time."""
+    keeps xdist workers from building at the same time (the editions share one cache)."""
     (ROOT / "_build").mkdir(exist_ok=True)
     with open(ROOT / "_build" / ".book.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         t0 = time.perf_counter()
-        code = _build_book()
+        code = build_book_script().build(edition=edition)
         return code, time.perf_counter() - t0
 
 
@@ -117,6 +119,15 @@ def built_book():
     assert code == 0, "the book build failed (warnings are errors): see the captured output"
     print(f"book build: {seconds:.1f} s")
     return HTML
+
+
+@pytest.fixture(scope="session")
+def term_book():
+    """The graded-term edition (``make book EDITION=term``), built once per session."""
+    code, seconds = _locked_build("term")
+    assert code == 0, "the term edition's build failed (warnings are errors): see the output"
+    print(f"term edition build: {seconds:.1f} s")
+    return build_book_script().html_dir("term")
 
 
 def html_pages(root):
@@ -243,6 +254,92 @@ def test_every_local_link_resolves_after_a_cached_rebuild_too(built_book):
     )
     # Nothing changed, so the source pages are kept as they were (not deleted and redone).
     assert source_pages(built_book) == sources
+
+
+def _answer_hits(root):
+    from autograder.answers import find_answers
+
+    return find_answers(root)
+
+
+@pytest.mark.slow
+def test_the_term_edition_gives_no_answer_away(term_book, built_book):
+    """Issue 26: no line of a graded function's body in rnnref, and no line of a solution or
+    hidden-test block of solutions/, anywhere under the graded-term edition's site."""
+    hits = _answer_hits(term_book)
+    assert not hits, f"{len(hits)} answer lines in the term edition:\n" + "\n".join(hits[:40])
+    # the search finds them where they are: the open edition shows the reference's source
+    open_hits = _answer_hits(built_book)
+    assert any(h.startswith("_modules/rnnref/rnn.html: ") for h in open_hits), open_hits[:5]
+    for folder in ("_modules", "_sources", "_downloads"):
+        assert not (term_book / folder).exists(), f"the term edition has {folder}/"
+    broken = broken_local_links(term_book)
+    assert not broken, f"{len(broken)} broken local links:\n" + "\n".join(broken[:50])
+
+    api = (term_book / "book" / "api.html").read_text(encoding="utf-8")
+    lessons = re.findall(r'href="(\.\./lessons/[^"#]+)">(?:<[^>]+>)*\[lesson\]', api)
+    from autograder.answers import graded_functions
+
+    assert len(lessons) == len({g.name for g in graded_functions()}), lessons
+    assert "../lessons/04_lstm/04_lstm.html" in lessons
+    lesson01 = (term_book / "lessons/01_vanilla_rnn/01_vanilla_rnn.html").read_text("utf-8")
+    assert 'href="../../book/api.html#module-rnnref.rnn"' in lesson01
+    # the figures stay, the code that drew them goes; text for the open edition only goes
+    for chapter in sorted((built_book / "book").glob("0*.html")):
+        opened = chapter.read_text(encoding="utf-8")
+        graded = (term_book / "book" / chapter.name).read_text(encoding="utf-8")
+        assert graded.count("<img") == opened.count("<img") > 0 or "<img" not in opened
+        assert "cell_input" in opened and "cell_input" not in graded, chapter.name
+    assert "one step is one line" in (built_book / "book/01_vanilla_rnn.html").read_text()
+    assert "one step is one line" not in (term_book / "book/01_vanilla_rnn.html").read_text()
+
+
+def _published(edition, dest):
+    code = build_book_script().publish(edition, dest)
+    assert code == 0, f"publishing into {dest} failed"
+    return Path(dest)
+
+
+@pytest.mark.slow
+def test_publish_writes_a_folder_ready_to_serve(built_book, tmp_path):
+    site = _published("open", tmp_path / "site")
+    assert (site / ".nojekyll").is_file() and (site / "index.html").is_file()
+    not_found = (site / "404.html").read_text(encoding="utf-8")
+    assert 'href="https://rnn-from-scratch.github.io/rnn-from-scratch/index.html"' in not_found
+    assert not broken_local_links(site)
+    assert not list(site.rglob("*.pickle")) and not (site / ".buildinfo").exists()
+    # published again: replaced; a folder the command did not write: refused, left as it was
+    (site / "stale.html").write_text("old")
+    _published("open", site)
+    assert not (site / "stale.html").exists()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    assert build_book_script().publish("open", mine) == 2
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+    proc = subprocess.run(
+        ["make", "-s", "publish"], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 2 and "needs DEST=" in proc.stdout + proc.stderr
+
+
+def test_the_pages_workflow_publishes_what_make_publish_writes():
+    """The GitHub Actions recipe (not run here: it needs the network): it publishes the
+    edition named in its settings, from the folder ``make publish`` writes."""
+    flow = yaml.safe_load((ROOT / ".github/workflows/book.yml").read_text(encoding="utf-8"))
+    assert flow["env"]["BOOK_EDITION"] in build_book_script().EDITION.EDITIONS
+    assert flow["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
+    steps = flow["jobs"]["build"]["steps"]
+    (run,) = [s["run"] for s in steps if "run" in s]
+    assert run == 'make publish EDITION="$BOOK_EDITION" DEST=site', run
+    (upload,) = [s for s in steps if s.get("uses", "").startswith("actions/upload-pages-artifact")]
+    assert upload["with"]["path"] == "site"
+    deploy = flow["jobs"]["deploy"]
+    assert deploy["needs"] == "build"
+    assert any(s.get("uses", "").startswith("actions/deploy-pages") for s in deploy["steps"])
+    assert build_book_script().site_root_url() == (
+        "https://rnn-from-scratch.github.io/rnn-from-scratch/"
+    )
 
 
 EXT = ROOT / "book" / "_ext"
@@ -417,7 +514,7 @@ async () => {
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_pages_in_headless_chromium(built_book):
+def test_pages_in_headless_chromium(built_book, tmp_path):
     if not CHROMIUM.exists():
         pytest.skip(
             "headless chromium missing: /usr/bin/chromium not found (install it with "
@@ -426,6 +523,8 @@ def test_pages_in_headless_chromium(built_book):
     sync_api = pytest.importorskip("playwright.sync_api")
     # Crawl from the landing page: every page a reader can reach is checked, and a stale file
     # left in _build/html by an earlier build (reachable from nowhere) is not.
+    # the folder `make publish` writes, served as a static host would serve it
+    site = _published("open", tmp_path / "site")
     queue, seen = ["index.html"], {"index.html"}
     problems, external = [], set()
     stats = {"math": 0, "wide equations": 0, "images": 0, "links": 0}
@@ -433,7 +532,7 @@ def test_pages_in_headless_chromium(built_book):
         shutil.rmtree(SCREENSHOTS)
     SCREENSHOTS.mkdir(parents=True)
 
-    with serve(built_book) as base, sync_api.sync_playwright() as pw:
+    with serve(site) as base, sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 860})
 
@@ -465,10 +564,10 @@ def test_pages_in_headless_chromium(built_book):
         while queue:
             rel = queue.pop(0)
             failed.clear()
-            refresh = REDIRECT.search((built_book / rel).read_text(encoding="utf-8"))
+            refresh = REDIRECT.search((site / rel).read_text(encoding="utf-8"))
             if refresh:  # index.html: a redirect to the landing page
                 target = (Path(rel).parent / refresh.group(1)).as_posix()
-                if not (built_book / target).is_file():
+                if not (site / target).is_file():
                     problems.append(f"{rel}: redirects to a missing page {target}")
                 elif target not in seen:
                     seen.add(target)
@@ -508,13 +607,13 @@ def test_pages_in_headless_chromium(built_book):
                 stats["links"] += 1
                 url, frag = urldefrag(href)
                 path = unquote(urlsplit(url).path).lstrip("/")
-                target = built_book / path
+                target = site / path
                 if target.is_dir():
                     target = target / "index.html"
                 if not target.is_file():
                     problems.append(f"{rel}: broken link {href}")
                     continue
-                linked = target.relative_to(built_book).as_posix()
+                linked = target.relative_to(site).as_posix()
                 if target.suffix == ".html" and linked not in seen:
                     seen.add(linked)
                     queue.append(linked)
@@ -529,13 +628,16 @@ def test_pages_in_headless_chromium(built_book):
                 page.set_viewport_size({"width": 1280, "height": height})
                 page.screenshot(path=str(SCREENSHOTS / "chapter.png"))
                 page.set_viewport_size({"width": 1280, "height": 860})
+        page.goto(f"{base}/404.html", wait_until="load")
+        if "Page not found" not in page.inner_text("body"):
+            problems.append("404.html: does not say the page was not found")
         browser.close()
 
     print(f"browser check: {len(seen)} pages, {stats}")
     assert not external, f"requests to external hosts: {sorted(external)}"
     assert not problems, "\n".join(problems)
     unreached = [
-        f for f in toc_files() if f"{f}.html" not in seen and (built_book / f"{f}.html").exists()
+        f for f in toc_files() if f"{f}.html" not in seen and (site / f"{f}.html").exists()
     ]
     assert not unreached, f"pages of _toc.yml no link leads to: {unreached}"
     assert stats["math"] >= 5, stats

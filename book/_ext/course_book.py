@@ -11,10 +11,11 @@
   (``{{ repository_link }}``: the same as a link).
 - Launch buttons (Binder, Colab, JupyterHub) are kept on the assignment pages only: the
   chapters are MyST notebooks, which Colab cannot open.
-- Loads ``course_mathjax`` (MathJax vendored into the site), ``course_source_pages``
-  (viewcode's "[source]" pages kept current in incremental builds) and ``course_static``
-  (an edited static file is copied even when no page changed), so a plain ``jupyter-book
-  build .`` builds the same site as ``make book``.
+- Loads ``course_mathjax`` (MathJax vendored into the site), ``course_edition`` (the open or
+  the graded-term edition; the open one with viewcode's "[source]" pages, kept current in
+  incremental builds by ``course_source_pages``) and ``course_static`` (an edited static file
+  is copied even when no page changed), so a plain ``jupyter-book build .`` builds the same
+  site as ``make book``.
 """
 
 import importlib.util
@@ -151,7 +152,7 @@ def publish_released_lessons_only(app, config):
 
 def setup(app):
     app.setup_extension("course_mathjax")
-    app.setup_extension("course_source_pages")
+    app.setup_extension("course_edition")
     app.setup_extension("course_static")
     app.connect("config-inited", add_repository_substitution)
     # Before sphinx-external-toc reads the toc (its handler has priority 900).
