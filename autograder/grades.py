@@ -22,9 +22,15 @@ FIELDS = [
 ]
 
 
-def rows(settings: Settings) -> list[dict]:
-    """Scores as nbgrader computes them (manual scores, e.g. judge overrides, win)."""
-    records = {(r["student_id"], r["assignment"]): r for r in gradebook.results(settings.db_url)}
+def results_by_submission(settings: Settings) -> dict[tuple[str, str], dict]:
+    """``{(student, assignment): the grader's stored result}`` of the gradebook."""
+    return {(r["student_id"], r["assignment"]): r for r in gradebook.results(settings.db_url)}
+
+
+def rows(settings: Settings, records: dict | None = None) -> list[dict]:
+    """Scores as nbgrader computes them (manual scores, e.g. judge overrides, win);
+    ``records``: :func:`results_by_submission`, when the caller has read them already."""
+    records = results_by_submission(settings) if records is None else records
     out = []
     with gradebook.open_gradebook(settings.db_url) as gb:
         assignments = sorted(gb.assignments, key=lambda a: a.name)

@@ -19,7 +19,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
-from autograder import gradebook, grades
+from autograder import grades
 from autograder import sanitize as sanitize_html
 from autograder.feedback import diagnosis, passed
 from autograder.settings import Settings
@@ -82,8 +82,8 @@ def _cell_functions(settings: Settings) -> dict[str, dict[str, list[str]]]:
 
 def build(settings: Settings, assignments: list[str] | None = None) -> list[AssignmentReport]:
     """One :class:`AssignmentReport` per assignment of the gradebook (or of ``assignments``)."""
-    table = grades.rows(settings)
-    records = {(r["student_id"], r["assignment"]): r for r in gradebook.results(settings.db_url)}
+    records = grades.results_by_submission(settings)
+    table = grades.rows(settings, records)
     names = _cell_functions(settings)
     reports: dict[str, AssignmentReport] = {}
     for row in table:

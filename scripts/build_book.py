@@ -33,9 +33,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import yaml
+
+from autograder.paths import book_url
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "_build"
@@ -129,22 +130,6 @@ def build(all_pages=False, edition="open"):
     return 0
 
 
-def site_root_url():
-    """Where the published site lives: ``html.baseurl`` of ``_config.yml``, else the GitHub
-    Pages address of ``repository.url`` (``https://OWNER.github.io/REPO/``), else None."""
-    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-    base = (config.get("html") or {}).get("baseurl") or ""
-    if base:
-        return base if base.endswith("/") else base + "/"
-    repo = urlsplit(((config.get("repository") or {}).get("url") or "").rstrip("/"))
-    parts = [p for p in repo.path.split("/") if p]
-    if repo.netloc != "github.com" or len(parts) != 2:
-        return None
-    owner, name = parts
-    host = f"{owner.lower()}.github.io"
-    return f"https://{host}/" if name.lower() == host else f"https://{host}/{name}/"
-
-
 NOT_FOUND = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -179,7 +164,7 @@ def publish(edition, dest):
     shutil.copytree(site, dest, ignore=shutil.ignore_patterns(".buildinfo", "*.pickle"))
     (dest / ".nojekyll").write_text("")  # GitHub Pages: serve _static/, _images/ as they are
     title = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["title"]
-    home = site_root_url() or "/"
+    home = book_url() or "/"
     (dest / "404.html").write_text(
         NOT_FOUND.format(title=html.escape(title), home=html.escape(home + "index.html")),
         encoding="utf-8",

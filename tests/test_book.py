@@ -30,6 +30,8 @@ from urllib.parse import unquote, urldefrag, urlsplit
 import pytest
 import yaml
 
+from autograder.paths import book_url
+
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -337,9 +339,7 @@ def test_the_pages_workflow_publishes_what_make_publish_writes():
     deploy = flow["jobs"]["deploy"]
     assert deploy["needs"] == "build"
     assert any(s.get("uses", "").startswith("actions/deploy-pages") for s in deploy["steps"])
-    assert build_book_script().site_root_url() == (
-        "https://rnn-from-scratch.github.io/rnn-from-scratch/"
-    )
+    assert book_url() == ("https://rnn-from-scratch.github.io/rnn-from-scratch/")
 
 
 EXT = ROOT / "book" / "_ext"
