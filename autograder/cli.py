@@ -4,6 +4,7 @@
     python -m autograder roster students.csv     # optional: id,first_name,last_name,email
     python -m autograder collect downloads/      # or a .zip; places submissions
     python -m autograder autograde --workers 2   # parallel, limited, resumable
+    python -m autograder autograde --scheduler tcp://host:8786   # on a Dask cluster
     python -m autograder feedback                # feedback/<student>/<assignment>/*.html
     python -m autograder grades --csv grades.csv # CSV + printed summary
     python -m autograder report --html report.html   # what the class got wrong, and why
@@ -178,6 +179,7 @@ def cmd_autograde(settings: Settings, args) -> int:
             sandbox=args.sandbox,  # "none": autograde's run report warns, each result is flagged
             bad_timestamp=args.bad_timestamp,
             keep=tuple(args.keep or ()),
+            scheduler=args.scheduler or os.environ.get("RNN_DASK_SCHEDULER") or None,
         )
     except SandboxUnavailable as e:  # why, and how to fix it
         print(f"autograde: {e}", file=sys.stderr)
@@ -286,6 +288,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     _limit_options(a)
     a.add_argument("--no-progress", action="store_true")
+    a.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on the workers of this Dask scheduler (tcp://host:8786; env "
+        "RNN_DASK_SCHEDULER) instead of --workers local processes",
+    )
     a.add_argument(
         "--sandbox",
         choices=("bwrap", "none"),

@@ -14,6 +14,13 @@ grader's own overhead, without lesson content).
     python benchmarks/bench_autograde.py --students 10 --toy
     python benchmarks/bench_autograde.py --sandbox-overhead   # with and without bwrap
 
+``--scheduler`` grades the same class on a Dask cluster started here (a scheduler and 1, then
+2 one-thread workers on 127.0.0.1) after a local 1-worker run, and prints the per-notebook
+overhead of the distributed path (wall seconds per notebook on 1 Dask worker minus on 1 local
+worker; the goal is under 0.05 s), the speed-up of 2 Dask workers over 1, and a projection of
+a 1,000 x 8 class on 16, 64 and 256 cores from the measured cost per notebook (key
+``"cluster"`` of the JSON file).
+
 ``--sandbox-overhead`` grades the same class with ``--sandbox none`` and with the bubblewrap
 sandbox instead, alternately (none, bwrap, none, bwrap: the machine's load drifts), and prints
 the seconds per notebook of each and the difference (see :func:`sandbox_overhead`), stored
@@ -89,6 +96,9 @@ def main() -> None:
     p.add_argument(
         "--sandbox-overhead", action="store_true", help="with and without the sandbox instead"
     )
+    p.add_argument(
+        "--scheduler", action="store_true", help="the local pool against a Dask cluster instead"
+    )
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmpd:
         tmp = Path(tmpd)
@@ -113,6 +123,11 @@ def main() -> None:
         cli(env, "collect", str(tmp / "dl"))
         n = args.students * len(lessons)
         print(f"class: {args.students} students x {len(lessons)} lessons ({', '.join(lessons)})")
+        if args.scheduler:
+            figures = cluster_overhead(env, tmp, n)
+            figures["class"] = f"{args.students} students x {len(lessons)} lessons"
+            write_json(args.json, {"cluster": figures})
+            return
         if args.sandbox_overhead:
             figures = sandbox_overhead(env, tmp / "course" / "gradebook.db", n, args.workers)
             figures["class"] = f"{args.students} students x {len(lessons)} lessons"
@@ -177,6 +192,47 @@ def write_json(path: Path, figures: dict) -> None:
     stored.update(figures)
     path.write_text(json.dumps(stored, indent=2, sort_keys=True) + "\n")
     print(f"figures written to {path}")
+
+
+def _timed(env, *args) -> float:
+    t0 = time.monotonic()
+    cli(env, "autograde", "--no-progress", "--force", *args)
+    return time.monotonic() - t0
+
+
+def cluster_overhead(env: dict, tmp: Path, n: int) -> dict:
+    """Wall seconds per notebook: 1 local worker, then 1 and 2 Dask workers (see the module
+    docstring); the overhead, the speed-up and the projection."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from test_cluster import dask_cluster
+
+    local = _timed(env, "--workers", "1") / n
+    per_workers = {}
+    for workers in (1, 2):
+        with dask_cluster(tmp / f"dask{workers}", workers) as (address, _):
+            per_workers[workers] = _timed(env, "--scheduler", address) / n
+    overhead = per_workers[1] - local
+    speedup = per_workers[1] / per_workers[2]
+    print(
+        f"local pool, 1 worker: {local:.3f} s per notebook; Dask, 1 worker: "
+        f"{per_workers[1]:.3f} s; overhead {overhead * 1000:+.0f} ms per notebook "
+        f"(goal: under 50 ms); Dask, 2 workers: {per_workers[2]:.3f} s per notebook, "
+        f"speed-up {speedup:.2f}x (load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores)"
+    )
+    projection = {}
+    for cores in (16, 64, 256):
+        minutes = 8000 * per_workers[1] / cores / 60
+        projection[str(cores)] = minutes
+        print(f"1,000 students x 8 lessons on {cores} cores: about {minutes:.0f} min")
+    return {
+        "local_seconds_per_notebook": local,
+        "dask_seconds_per_notebook": per_workers,
+        "overhead_seconds_per_notebook": overhead,
+        "speedup_2_over_1": speedup,
+        "projection_minutes_1000x8": projection,
+        "load_average": os.getloadavg()[0],
+    }
 
 
 def sandbox_overhead(env: dict, db: Path, n: int, workers: int, rounds: int = 2) -> dict:

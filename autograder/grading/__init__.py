@@ -8,9 +8,10 @@ main process
     ``python -m autograder autograde`` (:mod:`.run`): lists the submissions, makes one
     :class:`~.records.Task` each, and is the only writer of the class gradebook.
 pool process
-    One of ``--workers`` processes of a ``ProcessPoolExecutor`` (:mod:`.supervise`), a
-    subreaper: forks a grading child per task, kills it (and every process below it) when
-    its wall-clock budget is spent, and kills what a notebook left running.
+    One of ``--workers`` processes of a ``ProcessPoolExecutor`` (:mod:`.supervise`), or one
+    per thread of a Dask worker with ``--scheduler`` (:mod:`.cluster`), a subreaper: forks a
+    grading child per task, kills it (and every process below it) when its wall-clock budget
+    is spent, and kills what a notebook left running.
 grading child
     The forked process that grades one submission (:mod:`.child`): own session, memory and
     file-size limits (inherited by its kernel), not dumpable. Static checks, then nbgrader,
@@ -46,7 +47,8 @@ reference (:mod:`rnnref`). Stages, one module each:
   (nbgrader's configuration, the kernel's launch);
 * in the grading child: :mod:`.static` (checks before anything runs), :mod:`.child` (the
   steps), :mod:`.outcome` (reading back what nbgrader did);
-* :mod:`.supervise` (the pool process), :mod:`.run` (the main process).
+* :mod:`.supervise` (the pool process), :mod:`.run` (the main process), :mod:`.cluster`
+  (the same pool processes on the workers of a Dask cluster: ``autograde --scheduler``).
 
 The names below are loaded on first use, so that importing one stage does not load them all.
 """

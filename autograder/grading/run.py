@@ -24,6 +24,7 @@ from nbgrader import utils as nbutils
 from autograder import gradebook, safefiles
 from autograder import sandbox as _sandbox
 from autograder.grading import sources
+from autograder.grading.nbconfig import IGNORE
 from autograder.grading.records import Result, Task
 from autograder.grading.supervise import grade_task, pool_init, quiet
 from autograder.limits import Limits
@@ -195,12 +196,10 @@ def _store(settings, gb, result: Result, structure, report: RunReport, log) -> N
         report.failed += 1
 
 
-def _grade_all(settings, tasks, workers, structure, report, progress, log, sandbox) -> None:
-    """Run ``tasks`` on the pool and store each result as it comes; on Ctrl-C, stop the
-    pool processes (they kill their grading children) and re-raise."""
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(tasks), desc="autograde", unit="nb", disable=not progress, file=sys.stderr)
+def _local_results(tasks, workers, sandbox, stopped):
+    """The result of each task (or the exception of a broken pool process) as the local pool
+    finishes it; on Ctrl-C (``stopped()`` true when closed), the pool processes
+    are stopped (they kill their grading children)."""
     ex = cf.ProcessPoolExecutor(
         max_workers=max(1, workers),
         mp_context=mp.get_context("spawn"),
@@ -208,33 +207,63 @@ def _grade_all(settings, tasks, workers, structure, report, progress, log, sandb
         initargs=(sandbox,),
     )
     futures = [ex.submit(grade_task, t) for t in tasks]
-    interrupted = False
+    try:
+        for fut in cf.as_completed(futures):
+            try:
+                yield fut.result()
+            except Exception as e:  # noqa: BLE001 (a broken pool process: report, go on)
+                yield e
+    finally:
+        if stopped():
+            for f in futures:
+                f.cancel()
+            for p in list(getattr(ex, "_processes", {}).values()):
+                p.terminate()
+        ex.shutdown(wait=True, cancel_futures=True)
+
+
+def _grade_all(settings, tasks, workers, structure, report, progress, log, sandbox, where):
+    """Run ``tasks`` on the local pool, or through the Dask scheduler ``where.scheduler``,
+    and store each result as it comes; on Ctrl-C, stop and re-raise."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(tasks), desc="autograde", unit="nb", disable=not progress, file=sys.stderr)
+    interrupted = [False]
+    if where.scheduler:
+        from autograder.grading import cluster
+
+        results = cluster.grade_on_cluster(
+            where.scheduler, tasks, sandbox, where.run_dir, skip=IGNORE, log=log
+        )
+    else:
+        results = _local_results(tasks, workers, sandbox, lambda: interrupted[0])
     try:
         with gradebook.open_gradebook(settings.db_url) as gb:
-            for fut in cf.as_completed(futures):
-                try:
-                    result = fut.result()
-                except Exception as e:  # noqa: BLE001 (a broken pool process: report, go on)
+            for result in results:
+                if isinstance(result, Exception):
                     report.failed += 1
-                    log(f"worker failed: {type(e).__name__}: {e}")
+                    log(f"worker failed: {type(result).__name__}: {result}")
                 else:
                     _store(settings, gb, result, structure, report, log)
                     if result.status != "infra":
                         bar.set_postfix_str(f"{result.student}/{result.assignment}")
                 bar.update(1)
     except KeyboardInterrupt:
-        interrupted = True
+        interrupted[0] = True
         log("interrupted: results stored so far are kept; run again to grade the rest")
     finally:
         bar.close()
-        if interrupted:
-            for f in futures:
-                f.cancel()
-            for p in list(getattr(ex, "_processes", {}).values()):
-                p.terminate()
-        ex.shutdown(wait=True, cancel_futures=True)
-    if interrupted:
+        results.close()
+    if interrupted[0]:
         raise KeyboardInterrupt
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where a run grades: its scratch folder, and the Dask scheduler (None: locally)."""
+
+    run_dir: Path
+    scheduler: str | None = None
 
 
 def autograde(
@@ -249,12 +278,15 @@ def autograde(
     sandbox: str = "bwrap",
     bad_timestamp: str = "none",
     keep: tuple[str, ...] = (),
+    scheduler: str | None = None,
 ) -> RunReport:
     """Grade the new and changed submissions of the class on ``workers`` pool processes,
     student code inside ``sandbox`` (``"bwrap"``, or ``"none"``: recorded on every
     submission). A bad ``timestamp.txt`` becomes no submission time, or with
     ``bad_timestamp="collected"`` the time it was collected (see :func:`read_timestamp`).
     Of what a notebook writes, only the files matching the ``keep`` globs are kept with it.
+    ``scheduler`` (``tcp://host:8786``): grade on that Dask cluster's workers instead of
+    local pool processes (:mod:`.cluster`); the same grades either way.
     Raises :class:`autograder.sandbox.SandboxUnavailable` when bwrap cannot run."""
     _sandbox.require(sandbox)  # before anything is graded: why, and how to fix it
     if bad_timestamp not in BAD_TIMESTAMP:
@@ -288,7 +320,8 @@ def autograde(
             gradebook.make_template(settings.db_url, str(template))
             policy = _sandbox.policy_for(settings, sandbox, limits.file_size_mb, limits.memory_mb)
             tasks = _tasks(settings, structure, pending, template, run_dir, limits, policy, keep)
-            _grade_all(settings, tasks, workers, structure, report, progress, log, sandbox)
+            where = _Where(run_dir, scheduler)
+            _grade_all(settings, tasks, workers, structure, report, progress, log, sandbox, where)
         finally:
             shutil.rmtree(run_dir, ignore_errors=True)
     report.seconds = time.monotonic() - t_start
