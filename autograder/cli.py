@@ -165,6 +165,7 @@ def cmd_autograde(settings: Settings, args) -> int:
 
     register_missing(settings)
     limits = _limits(args)
+    from autograder.grading.outcome import ClusterUnavailable
     from autograder.sandbox import SandboxUnavailable
 
     try:
@@ -181,7 +182,7 @@ def cmd_autograde(settings: Settings, args) -> int:
             keep=tuple(args.keep or ()),
             scheduler=args.scheduler or os.environ.get("RNN_DASK_SCHEDULER") or None,
         )
-    except SandboxUnavailable as e:  # why, and how to fix it
+    except (SandboxUnavailable, ClusterUnavailable) as e:  # why, and how to fix it
         print(f"autograde: {e}", file=sys.stderr)
         return 2
     print(

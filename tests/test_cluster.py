@@ -46,9 +46,9 @@ def _wait_for_port(port: int, proc: subprocess.Popen, seconds: float = 120) -> N
 
 
 @contextlib.contextmanager
-def dask_cluster(tmp: Path, workers: int = 2):
+def dask_cluster(tmp: Path, workers: int = 2, daemon: bool = False):
     """``tcp://127.0.0.1:PORT`` of a scheduler with ``workers`` one-thread workers (each
-    under its nanny, as deployed)."""
+    under its nanny, as deployed; ``daemon``: without the setting the course's workers need)."""
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     logs = tmp / "dask-logs"
@@ -71,7 +71,7 @@ def dask_cluster(tmp: Path, workers: int = 2):
                     + ["--host", "127.0.0.1", "--local-directory", str(tmp / f"w{i}"), *common],
                     stdout=open(logs / f"worker{i}.log", "w"),
                     stderr=subprocess.STDOUT,
-                    env={**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"},
+                    env={**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": str(daemon)},
                     start_new_session=True,
                 )
             )
@@ -193,3 +193,32 @@ def test_a_class_on_a_dask_cluster_is_graded_as_by_the_local_pool(tmp_path, post
     assert "monkeypatching" in remote[("tamper00", L01)]["flags"]
     graded = tmp_path / "remote" / "course" / "autograded" / "full00" / L01 / f"{L01}.ipynb"
     assert graded.is_file()  # the autograded notebook came back over the network
+
+
+def test_a_cluster_that_cannot_grade_says_why(tmp_path):
+    """No scheduler at the address; workers that are daemonic processes: exit 2, the reason,
+    nothing graded."""
+    dl = tmp_path / "dl"
+    fx.write(
+        fx.as_submission(fx.read(REPO / "solutions" / L01 / f"{L01}.ipynb")),
+        dl / "alice" / f"{L01}.ipynb",
+    )
+    env = _class(tmp_path / "class", dl)
+    env["DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT"] = "3s"
+    nobody = f"tcp://127.0.0.1:{_free_port()}"
+    proc = subprocess.run(
+        [sys.executable, "-m", "autograder", "autograde", "--no-progress", "--scheduler", nobody],
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"cannot reach the Dask scheduler at {nobody}" in proc.stderr
+    with dask_cluster(tmp_path, workers=1, daemon=True) as (address, _):
+        proc = subprocess.run(
+            [sys.executable, "-m", "autograder", "autograde", "--no-progress"]
+            + ["--scheduler", address],
+            env=env, cwd=REPO, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "DASK_DISTRIBUTED__WORKER__DAEMON=False" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert _stored(f"sqlite:///{tmp_path / 'class' / 'course' / 'gradebook.db'}")[1] == 0

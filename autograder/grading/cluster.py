@@ -24,6 +24,7 @@ from pathlib import Path
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from autograder import safefiles
+from autograder.grading.outcome import ClusterUnavailable
 from autograder.grading.records import Result, Task, failure
 
 PLUGIN = "rnn-grading-pool"
@@ -202,12 +203,22 @@ def grade_on_cluster(
     finishes (a submission that killed its workers is that student's failure). A worker that
     leaves or joins the cluster during the run is a line of ``log``: the scheduler gives the
     task it was grading to another worker."""
+    import dask
     from distributed import Client, as_completed
     from distributed.scheduler import KilledWorker
 
-    with Client(address, timeout="30s") as client:
-        client.register_plugin(GradingPool(sandbox), name=PLUGIN)
+    try:  # the connect timeout of the Dask configuration (30 s by default)
+        client = Client(address, timeout=dask.config.get("distributed.comm.timeouts.connect"))
+    except OSError as exc:  # TimeoutError included
+        raise ClusterUnavailable(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    with client:
+        try:
+            client.register_plugin(GradingPool(sandbox), name=PLUGIN)
+        except RuntimeError as exc:
+            raise ClusterUnavailable(str(exc)) from None
         workers = _workers(client)
+        if not workers:
+            raise ClusterUnavailable(f"the Dask scheduler at {address} has no workers")
         log(f"grading on the Dask cluster at {address}: {len(workers)} workers")
         shared = {}
         for t in tasks:

@@ -19,6 +19,11 @@ class InfrastructureError(RuntimeError):
     """The grader, not the submission, failed (a kernel that could not start)."""
 
 
+class ClusterUnavailable(RuntimeError):
+    """The Dask cluster of ``--scheduler`` cannot grade: unreachable, or its workers cannot
+    start their pool processes. The message says why and what to do."""
+
+
 def is_infrastructure(text: str) -> bool:
     return bool(INFRA_RE.search(text))
 
