@@ -46,7 +46,7 @@ def _wait_for_port(port: int, proc: subprocess.Popen, seconds: float = 120) -> N
 
 
 @contextlib.contextmanager
-def dask_cluster(tmp: Path, workers: int = 2, daemon: bool = False):
+def dask_cluster(tmp: Path, workers: int = 2, daemon: bool = False, allowed_failures: int = 3):
     """``tcp://127.0.0.1:PORT`` of a scheduler with ``workers`` one-thread workers (each
     under its nanny, as deployed; ``daemon``: without the setting the course's workers need)."""
     port = _free_port()
@@ -60,6 +60,10 @@ def dask_cluster(tmp: Path, workers: int = 2, daemon: bool = False):
             stdout=open(logs / "scheduler.log", "w"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env={
+                **os.environ,
+                "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(allowed_failures),
+            },
         )
     ]
     try:
@@ -222,3 +226,31 @@ def test_a_cluster_that_cannot_grade_says_why(tmp_path):
     assert "DASK_DISTRIBUTED__WORKER__DAEMON=False" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert _stored(f"sqlite:///{tmp_path / 'class' / 'course' / 'gradebook.db'}")[1] == 0
+
+
+# A cell that kills the Dask worker grading it (possible only without the sandbox, whose PID
+# namespace hides every process outside it): the worker's nanny starts another.
+KILL_MY_WORKER = """import psutil
+for p in psutil.Process().parents():
+    if p.parent() is not None and "tcp://" in " ".join(p.parent().cmdline()):
+        p.kill()
+"""
+
+
+def test_a_submission_that_kills_its_workers_is_that_students_failure(tmp_path):
+    sol = fx.as_submission(fx.read(REPO / "solutions" / L01 / f"{L01}.ipynb"))
+    dl = tmp_path / "dl"
+    fx.write(sol, dl / "honest" / f"{L01}.ipynb")
+    fx.write(
+        fx.insert_code(sol, "test_rnn_forward", KILL_MY_WORKER), dl / "killer" / f"{L01}.ipynb"
+    )
+    env = _class(tmp_path / "class", dl)
+    with dask_cluster(tmp_path, allowed_failures=1) as (address, _):
+        out = run(env, "autograde", "--no-progress", "--sandbox", "none", "--scheduler", address)
+    assert "worker lost: " in out, out
+    table = _grades(env, tmp_path / "class")
+    assert float(table[("honest", L01)]["score"]) == 10.0
+    killer = table[("killer", L01)]
+    assert killer["status"] == "killed" and float(killer["score"]) == 0.0
+    assert "the grading worker died 2 times while grading this submission" in killer["reasons"]
+    assert _stored(f"sqlite:///{tmp_path / 'class' / 'course' / 'gradebook.db'}")[1] == 2

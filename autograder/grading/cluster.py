@@ -245,7 +245,6 @@ def grade_on_cluster(
             try:
                 result = unpack(fut.result(), run_dir)
             except KilledWorker as exc:
-                n = getattr(exc, "allowed_failures", None) or "several"
-                result = failure(task, KILLED_REASON.format(n=n), 0.0)
+                result = failure(task, KILLED_REASON.format(n=exc.allowed_failures + 1), 0.0)
                 result.workdir = tempfile.mkdtemp(prefix="sub-", dir=run_dir)
             yield result
