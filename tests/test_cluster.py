@@ -254,3 +254,36 @@ def test_a_submission_that_kills_its_workers_is_that_students_failure(tmp_path):
     assert killer["status"] == "killed" and float(killer["score"]) == 0.0
     assert "the grading worker died 2 times while grading this submission" in killer["reasons"]
     assert _stored(f"sqlite:///{tmp_path / 'class' / 'course' / 'gradebook.db'}")[1] == 2
+
+
+def test_losing_the_scheduler_stops_the_run_and_the_next_run_resumes(tmp_path):
+    sol = fx.as_submission(fx.read(REPO / "solutions" / L01 / f"{L01}.ipynb"))
+    dl = tmp_path / "dl"
+    for i in range(8):
+        fx.write(sol, dl / f"s{i}" / f"{L01}.ipynb")
+    env = _class(tmp_path / "class", dl)
+    env["DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT"] = "5s"  # how long the client reconnects
+    db = f"sqlite:///{tmp_path / 'class' / 'course' / 'gradebook.db'}"
+    with dask_cluster(tmp_path / "first") as (address, procs):
+        grading = subprocess.Popen(
+            [sys.executable, "-m", "autograder", "autograde", "--no-progress"]
+            + ["--scheduler", address],
+            env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 600
+        while _stored(db)[1] < 2 and time.monotonic() < deadline and grading.poll() is None:
+            time.sleep(0.2)
+        os.killpg(procs[0].pid, signal.SIGKILL)  # the scheduler
+        try:
+            out, _ = grading.communicate(timeout=300)
+        finally:
+            if grading.poll() is None:
+                grading.kill()
+    stored = _stored(db)[1]
+    assert grading.returncode == 2 and 2 <= stored < 8, (stored, out)
+    assert "lost the Dask scheduler at" in out and "Traceback" not in out, out
+    with dask_cluster(tmp_path / "second") as (address, _):
+        out = run(env, "autograde", "--no-progress", "--scheduler", address)
+    assert f"{stored} already graded" in out, out
+    assert _stored(db)[1] == 8
+    assert all(float(r["score"]) == 10.0 for r in _grades(env, tmp_path / "class").values())

@@ -192,6 +192,13 @@ class GradingPool(WorkerPlugin):
             self.pool.shutdown(wait=False, cancel_futures=True)
 
 
+def _killed(task: Task, exc, run_dir: Path) -> Result:
+    """The failure of a submission whose workers all died grading it (``KilledWorker``)."""
+    result = failure(task, KILLED_REASON.format(n=exc.allowed_failures + 1), 0.0)
+    result.workdir = tempfile.mkdtemp(prefix="sub-", dir=run_dir)
+    return result
+
+
 def _workers(client) -> set[str]:
     return set(client.scheduler_info(n_workers=-1)["workers"])
 
@@ -203,7 +210,12 @@ def grade_on_cluster(
     finishes (a submission that killed its workers is that student's failure). A worker that
     leaves or joins the cluster during the run is a line of ``log``: the scheduler gives the
     task it was grading to another worker."""
+    import logging
+
     import dask
+
+    # a lost scheduler is reported once, by ClusterUnavailable: not by the client's own log
+    logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
     from distributed import Client, as_completed
     from distributed.scheduler import KilledWorker
 
@@ -236,15 +248,22 @@ def grade_on_cluster(
         }
         for fut in as_completed(futures):
             task = futures[fut]
-            now = _workers(client)
+            try:
+                reply = fut.result()
+                now = _workers(client)
+            except KilledWorker as exc:
+                yield _killed(task, exc, run_dir)
+                continue
+            except Exception as exc:  # noqa: BLE001 (a lost scheduler, or the grader's bug)
+                if client.status == "running":
+                    raise
+                raise ClusterUnavailable(
+                    f"lost the Dask scheduler at {address} ({type(exc).__name__}): what was "
+                    "graded is stored; run again to grade the rest"
+                ) from None
             for gone in sorted(workers - now):
                 log(f"worker lost: {gone} (its submission in flight is graded again elsewhere)")
             for new in sorted(now - workers):
                 log(f"worker joined: {new}")
             workers = now
-            try:
-                result = unpack(fut.result(), run_dir)
-            except KilledWorker as exc:
-                result = failure(task, KILLED_REASON.format(n=exc.allowed_failures + 1), 0.0)
-                result.workdir = tempfile.mkdtemp(prefix="sub-", dir=run_dir)
-            yield result
+            yield unpack(reply, run_dir)
