@@ -194,8 +194,13 @@ def limit_reasons(task: Task, flags: list[str], reasons: list[str]) -> list[str]
     return out
 
 
+def autograded_of(work: Path, student: str, assignment: str) -> Path:
+    """The autograded folder of a submission in the grading child's folder ``work``."""
+    return Path(work) / "course" / "autograded" / student / assignment
+
+
 def autograded_dir(task: Task, dirs: ChildDirs) -> Path:
-    return dirs.course / "autograded" / task.student / task.assignment
+    return autograded_of(dirs.work, task.student, task.assignment)
 
 
 def apply_judge(task: Task, dirs: ChildDirs, found: Inspection, cells: dict) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from autograder import safefiles
+from autograder.grading.child import autograded_of
 from autograder.grading.outcome import ClusterUnavailable
 from autograder.grading.records import Result, Task, failure
 
@@ -104,7 +105,7 @@ def pack(task: Task) -> RemoteTask:
 
 
 def _autograded(result: Result) -> Path:
-    return Path(result.workdir) / "course" / "autograded" / result.student / result.assignment
+    return autograded_of(Path(result.workdir), result.student, result.assignment)
 
 
 def grade_remote(remote: RemoteTask, shared: Shared) -> RemoteReply:

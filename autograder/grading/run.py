@@ -24,6 +24,7 @@ from nbgrader import utils as nbutils
 from autograder import gradebook, safefiles
 from autograder import sandbox as _sandbox
 from autograder.grading import sources
+from autograder.grading.child import autograded_of
 from autograder.grading.nbconfig import IGNORE
 from autograder.grading.records import Result, Task
 from autograder.grading.supervise import grade_task, pool_init, quiet
@@ -165,8 +166,7 @@ def _tasks(
 
 def _install(settings: Settings, result: Result) -> None:
     """Move the child's autograded folder into the class folder (replacing an old one)."""
-    work = Path(result.workdir)
-    src = work / "course" / "autograded" / result.student / result.assignment
+    src = autograded_of(Path(result.workdir), result.student, result.assignment)
     dest = settings.autograded / result.student / result.assignment
     old = dest.with_name(dest.name + ".old")
     if old.exists():
