@@ -1,8 +1,9 @@
 """What gives the answers away, and a search for it in a folder that students will see.
 
 The answers are the bodies of the graded functions in ``rnnref`` (a graded function: a spec's
-name, defined in one of its lesson's answer-key modules, the lesson's ``BLOCKED``; its
-docstring is not an answer, the API page shows it) and the solution and hidden-test blocks of
+name, or its ``ANSWER_NAMES`` alias, defined in one of its lesson's answer-key modules, the
+lesson's ``BLOCKED``; its docstring is not an answer, the API page shows it) and of the helpers
+they are written with (:func:`answer_functions`), and the solution and hidden-test blocks of
 the lessons' sources in ``solutions/``. :func:`answer_lines` lists their distinctive lines;
 :func:`find_answers` says where any of them appears under a folder (a built book, a student
 bundle): in a page's text once its tags are gone, in a notebook's cells, in any other text file.
@@ -49,12 +50,79 @@ def graded_functions(root: Path = REPO) -> list[Graded]:
     found = []
     for mod in lesson_modules():
         lesson = mod.__name__.rsplit(".", 1)[1]
+        names = set(mod.SPECS) | set(getattr(mod, "ANSWER_NAMES", {}).values())
         for module in mod.BLOCKED:
             for path in module_files(module, root):
                 tree = ast.parse(path.read_text(encoding="utf-8"))
                 for node in tree.body:
-                    if isinstance(node, ast.FunctionDef) and node.name in mod.SPECS:
+                    if isinstance(node, ast.FunctionDef) and node.name in names:
                         found.append(Graded(lesson, module, path, node.name))
+    return found
+
+
+# Helpers a graded function calls that are no part of an answer: input validation, which
+# names what is wrong with a call, and the layer count that the shipped model's sampling reads.
+NOT_ANSWERS = ("_check", "n_layers")
+
+
+@dataclass(frozen=True)
+class AnswerFunction:
+    """A function whose body is (part of) a lesson's answer: a graded function, or a helper of
+    its answer-key module that one calls (``rnnref.rnn._weight_grads``)."""
+
+    lesson: str  # "lesson01"
+    lesson_folder: str  # "01_vanilla_rnn"
+    module: str
+    path: Path
+    name: str
+    graded_as: str | None  # the graded function it is the answer of (None: a helper)
+
+
+def _calls(node: ast.FunctionDef, names) -> set[str]:
+    return {
+        c.func.id
+        for c in ast.walk(node)
+        if isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id in names
+    }
+
+
+def answer_functions(root: Path = REPO) -> list[AnswerFunction]:
+    """The graded functions, and every function of their module they call (transitively),
+    but the validators and :data:`NOT_ANSWERS`: what a student bundle stubs."""
+    from autograder.sources import lesson_names
+
+    folders = {f"lesson{name[:2]}": name for name in lesson_names()}
+    aliases = {
+        alias: name
+        for mod in lesson_modules()
+        for name, alias in getattr(mod, "ANSWER_NAMES", {}).items()
+    }
+    by_path: dict[Path, list[Graded]] = {}
+    for g in graded_functions(root):
+        by_path.setdefault(g.path, []).append(g)
+    found = []
+    for path, graded in by_path.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        funcs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+        names = {g.name for g in graded}
+        todo, seen = sorted(names), set()
+        while todo:
+            name = todo.pop()
+            if name not in seen and not name.startswith(NOT_ANSWERS):
+                seen.add(name)
+                todo.extend(_calls(funcs[name], funcs))
+        g = graded[0]
+        for name in sorted(seen, key=lambda n: funcs[n].lineno):
+            found.append(
+                AnswerFunction(
+                    g.lesson,
+                    folders[g.lesson],
+                    g.module,
+                    path,
+                    name,
+                    graded_as=aliases.get(name, name) if name in names else None,
+                )
+            )
     return found
 
 
@@ -119,23 +187,47 @@ def _public_text(root: Path = REPO) -> str:
         tree = ast.parse(g.path.read_text(encoding="utf-8"))
         node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == g.name)
         parts.append(ast.get_docstring(node) or "")
+    parts.extend(_helper_sources(root))
     return "\n".join(_normal(p) for p in parts)
 
 
-def answer_lines(root: Path = REPO) -> dict[str, str]:
-    """``{line: where it is from}`` of every distinctive line that gives an answer away."""
-    found = {}
-    for g in graded_functions(root):
-        for line in _code_lines(body_source(g.path, g.name)):
-            found.setdefault(line, f"{g.module}.{g.name}")
+def _helper_sources(root: Path = REPO):
+    """The code no lesson asks for: the modules that are no answer key (layers, gradient
+    checks, data), and the validators and :data:`NOT_ANSWERS` of the answer-key modules
+    (a line such as ``raise ValueError(`` is in them too, and gives nothing away)."""
+    keys = {p for mod in lesson_modules() for m in mod.BLOCKED for p in module_files(m, root)}
+    for path in module_files("rnnref", root):
+        source = path.read_text(encoding="utf-8")
+        if path not in keys:
+            yield source
+            continue
+        lines = source.splitlines()
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith(NOT_ANSWERS):
+                yield "\n".join(lines[node.lineno - 1 : node.end_lineno])
+
+
+def answer_lines(root: Path = REPO, lessons=None) -> dict[str, str]:
+    """``{line: where it is from}`` of every distinctive line that gives an answer away; with
+    ``lessons`` (lesson folders), of those lessons' answers only, less the lines the other
+    lessons' answers hold too (those are handed out with them)."""
+    found: dict[str, str] = {}
+    owners: dict[str, set[str]] = {}
+    for f in answer_functions(root):
+        for line in _code_lines(body_source(f.path, f.name)):
+            found.setdefault(line, f"{f.module}.{f.name}")
+            owners.setdefault(line, set()).add(f.lesson_folder)
     for md, text in solution_blocks(root / "solutions"):
         for line in _code_lines(text):
             found.setdefault(line, f"{md.relative_to(root)}")
+            owners.setdefault(line, set()).add(md.parent.name)
     public = _public_text(root)
     return {
         line: where
         for line, where in found.items()
-        if len(line) >= MIN_CHARS and not occurs(line, public)
+        if len(line) >= MIN_CHARS
+        and (lessons is None or owners[line] <= set(lessons))
+        and not occurs(line, public)
     }
 
 

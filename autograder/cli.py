@@ -9,6 +9,7 @@
     python -m autograder grades --csv grades.csv # CSV + printed summary
     python -m autograder report --html report.html   # what the class got wrong, and why
     python -m autograder check lessons/01_vanilla_rnn/01_vanilla_rnn.ipynb   # students
+    python -m autograder bundle ../term-bundle --released 01   # what students get, no answers
 
 Every command takes ``--db URL`` (any SQLAlchemy URL; env ``RNN_GRADEBOOK_URL``) and
 ``--course DIR`` (env ``RNN_COURSE_DIR``); see :mod:`autograder.settings`.
@@ -239,6 +240,23 @@ def cmd_report(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_bundle(settings: Settings, args) -> int:
+    from autograder.bundle import BundleError, bundle
+
+    try:
+        made = bundle(args.out, args.released, force=args.force, release_dir=settings.release)
+    except BundleError as exc:
+        print(f"bundle: {exc}", file=sys.stderr)
+        return 2
+    released = ", ".join(n[:2] for n in made.released) or "none"
+    print(
+        f"wrote the student bundle to {made.out}: {len(made.lessons)} lessons, answers "
+        f"released: {released}; {len(made.stubbed)} functions stubbed; {made.files} files, "
+        f"{made.size / 1e6:.1f} MB"
+    )
+    return 0
+
+
 def cmd_roster(settings: Settings, args) -> int:
     from autograder import gradebook
 
@@ -341,6 +359,28 @@ def main(argv: list[str] | None = None) -> int:
     rp.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     rp.add_argument("--html", help="write the report as one self-contained HTML page")
     rp.add_argument("--csv", help="write the report's numbers as CSV")
+    b = sub.add_parser(
+        "bundle",
+        parents=[common],
+        help="write the students' bundle of a graded term: the lessons, rnnref without answers",
+        description="Write what students clone or download for a graded term: the released "
+        "lessons, the data, and rnnref with the graded functions of every lesson not named "
+        "by --released replaced by stubs that name their lesson; no solutions, checks or "
+        "tests. Needs the release (python -m autograder release).",
+    )
+    b.add_argument("out", metavar="OUT", help="an empty or new folder outside the repository")
+    b.add_argument(
+        "--released",
+        nargs="*",
+        default=[],
+        metavar="LESSON",
+        help="lessons whose answers students may have (past their deadline): 01 02 ...",
+    )
+    b.add_argument(
+        "--force",
+        action="store_true",
+        help="OUT is not empty: replace the files a bundle writes there, keep everything else",
+    )
     ro = sub.add_parser("roster", parents=[common], help="import students from a CSV")
     ro.add_argument("file")
     args = p.parse_args(argv)
@@ -355,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         "feedback": cmd_feedback,
         "grades": cmd_grades,
         "roster": cmd_roster,
+        "bundle": cmd_bundle,
         "report": cmd_report,
     }[args.cmd]
     try:
