@@ -176,8 +176,9 @@ def occurs(line: str, text: str) -> bool:
 
 
 def _public_text(root: Path = REPO) -> str:
-    """What students are given anyway: the released lessons, and the graded functions'
-    docstrings (their contract: shapes, what the cache holds)."""
+    """What students are given anyway: the released lessons, the graded functions'
+    docstrings (their contract: shapes, what the cache holds), the helpers, the grader's
+    diagnoses."""
     parts = []
     for nb in sorted((root / "lessons").glob("*/*.ipynb")):
         for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]:
@@ -188,7 +189,18 @@ def _public_text(root: Path = REPO) -> str:
         node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == g.name)
         parts.append(ast.get_docstring(node) or "")
     parts.extend(_helper_sources(root))
+    parts.extend(_diagnoses())
     return "\n".join(_normal(p) for p in parts)
+
+
+def _diagnoses():
+    """What the grader tells a student who makes a known mistake or raises a known error
+    (the likely causes: a failing student sees them in the feedback, and a bundle's
+    ``check`` holds them all)."""
+    for mod in lesson_modules():
+        for spec in mod.SPECS.values():
+            yield from (text for text, _ in getattr(spec, "mistakes", []))
+            yield from (hint for _, hint in spec.errors)
 
 
 def _helper_sources(root: Path = REPO):

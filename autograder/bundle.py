@@ -11,12 +11,15 @@
   checks, layers, the optimiser, the names data, the shipped model's checkpoint. A term
   hands out the answers of a lesson once its deadline is past: a later lesson calls the
   earlier ones (lesson 02 runs lesson 01's ``rnn_forward``), so its bundle releases them;
-* ``autograder/``: the "Check my work" cell's side (:mod:`autograder.mywork`), nothing of
-  the judge's answer keys;
+* ``autograder/``: the student's side of the grader: the "Check my work" cell
+  (:mod:`autograder.mywork`) and ``python -m autograder check`` (:mod:`autograder.studentcheck`),
+  the judge, and every lesson's checks as stored cases (:mod:`autograder.checks.stored`:
+  inputs, expected outputs and the known mistakes' outputs, drawn at bundle time); nothing of
+  the lessons' checks modules, wrong variants or references;
 * a students' ``README.md``, ``requirements.txt`` and ``pyproject.toml``
   (``pip install -e .``), and ``BUNDLE.json`` (what was released, when, the book's address).
 
-Nothing of ``solutions/``, the judge's checks or the tests goes in. Writing is done in a
+Nothing of ``solutions/``, the lessons' checks modules or the tests goes in. Writing is done in a
 scratch folder next to ``OUT`` and moved into place, so a failure leaves ``OUT`` as it was;
 ``--force`` replaces only what a bundle writes (an instructor's ``.git`` and own files stay).
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import json
+import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -130,24 +134,85 @@ def _stubbed_rnnref(dest: Path, released: tuple[str, ...]) -> list[str]:
     return sorted(done)
 
 
-# ``python -m autograder check`` in a bundle, which holds no judge (it needs the answer keys):
-# the "Check my work" cell says so instead of failing.
-_BUNDLE_MAIN = '''"""``python -m autograder check NOTEBOOK`` in a student bundle."""
-
-print(
-    "Check my work: this bundle has no copy of the grader's checks (they hold the answers). "
-    "Run the visible tests of each graded cell; your instructor's grader gives the verdict, "
-    "with the likely cause of every lost point, after you submit."
+# The student's side of the grader: the judge and what it reads, nothing that holds an answer
+# (the lessons' checks modules, the variants, the references): autograder.checks is the stored
+# one, over cases written at bundle time.
+JUDGE_FILES = (
+    "autograder/mywork.py",
+    "autograder/limits.py",
+    "autograder/studentcheck.py",
+    "autograder/judge",
+    "autograder/checks/spec.py",
+    "autograder/checks/demo.py",
+    "autograder/checks/scan.py",
+    "autograder/checks/stored.py",
+    "autograder/checks/adapters",
 )
-'''
+_BUNDLE_FILES = {
+    "autograder/__init__.py": '''"""The student's side of the course's grader:
+the "Check my work" cell and ``python -m autograder check NOTEBOOK``."""
+''',
+    "autograder/__main__.py": '''"""``python -m autograder check NOTEBOOK``:
+see :mod:`autograder.studentcheck`."""
+
+import sys
+
+from autograder.studentcheck import main
+
+sys.exit(main(sys.argv[1:]))
+''',
+    "autograder/checks/__init__.py": '''"""The lessons' checks, stored as data when this
+bundle was made (:mod:`autograder.checks.stored`): no reference, no wrong variants."""
+
+from autograder.checks.stored import (  # noqa: F401
+    demo_sources,
+    find_lesson,
+    grade_cells,
+    lesson_modules,
+    lesson_of,
+    source_notebook,
+)
+''',
+    "autograder/sandbox/__init__.py": '''"""A student bundle has no grading sandbox:
+the judge's worker runs in its own process under the grader's resource limits
+(:mod:`autograder.judge._launch`), unwrapped."""
 
 
-def _student_side(dest: Path) -> None:
-    """The kernel side of "Check my work": stdlib only, nothing of the judge."""
-    dest.mkdir()
-    (dest / "__init__.py").write_text('"""The course\'s "Check my work" cell."""\n')
-    shutil.copy2(REPO / "autograder" / "mywork.py", dest / "mywork.py")
-    (dest / "__main__.py").write_text(_BUNDLE_MAIN, encoding="utf-8")
+def wrap_worker(argv, cwd, env):
+    return argv, env
+''',
+}
+
+
+def _student_side(dest: Path) -> int:
+    """The judge and the lessons' stored cases into ``dest`` (the bundle's root); returns the
+    number of cases stored."""
+    from autograder.checks import demo_sources, find_lesson, grade_cells, source_notebook
+    from autograder.checks.stored import write_lesson
+
+    for rel in JUDGE_FILES:
+        src = REPO / rel
+        if src.is_dir():
+            shutil.copytree(src, dest / rel, ignore=_SKIP)
+        else:
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    for rel, text in _BUNDLE_FILES.items():
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        (dest / rel).write_text(text, encoding="utf-8")
+    case_seed = secrets.randbits(63)  # not the grader's: autograde draws fresh cases
+    cases = dest / "autograder" / "checks" / "cases"
+    return sum(
+        write_lesson(
+            find_lesson(lesson=name),
+            name,
+            grade_cells(name),
+            demo_sources(source_notebook(name)),
+            cases,
+            case_seed,
+        )
+        for name in lesson_names()
+    )
 
 
 def _pins() -> list[str]:
@@ -205,9 +270,19 @@ reference comes in the bundle once their deadline is past (answers released so f
 
 ## Check your work
 
-Run the visible tests under each function as you go: they check shapes, a few values and the
-gradients against your own forward (numerical gradient checks). Each lesson ends with a
-"Check my work" cell for the grader's own verdict before you submit.
+Run the visible tests under each function as you go. Before you submit, save the notebook and
+run its last cell, "Check my work", or from this folder
+
+```bash
+.venv/bin/python -m autograder check lessons/01_vanilla_rnn/01_vanilla_rnn.ipynb
+```
+
+It runs the grader's own checks on your saved file, as the grader does (your cells first, in a
+separate process, then every hidden check of the lesson, with gradient checks against your own
+forward), and prints per graded function *passed* or what is wrong, with the case and the likely
+cause. Its cases were drawn when this bundle was made; the grader draws new ones each time it
+grades, so hard-coded outputs do not pass. The capstone's quality bar is computed by the grader
+with the course's model; the visible test computes the same figure with your functions.
 
 ## Submit
 
@@ -221,7 +296,7 @@ def _write(tmp: Path, lessons, release_dir: Path, released) -> list[str]:
     for name in lessons:
         shutil.copytree(release_dir / name, tmp / "lessons" / name, ignore=_SKIP)
     stubbed = _stubbed_rnnref(tmp / "rnnref", released)
-    _student_side(tmp / "autograder")
+    _student_side(tmp)
     book = book_url()
     (tmp / "README.md").write_text(_readme(lessons, released, book), encoding="utf-8")
     (tmp / "requirements.txt").write_text("\n".join(_pins()) + "\n", encoding="utf-8")

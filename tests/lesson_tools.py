@@ -3,6 +3,7 @@ its scores. (The source tools, ``.md -> .ipynb``, lesson names and comparable no
 the course's own: :mod:`autograder.sources`.)"""
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -67,3 +68,10 @@ def hidden_test_lines(*lessons: str) -> set[str]:
     lines -= {"### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"}
     assert lines, "no hidden test lines found: HIDDEN_RE changed?"
     return lines
+
+
+def masked(text):
+    """``text`` with its measured errors masked: each grading run draws its own cases, so
+    the figures (``relative error 6.7e-01``) differ and the rest (function, case, output,
+    likely cause) does not."""
+    return None if text is None else re.sub(r"\d+(\.\d+)?e[-+]\d+", "#", text)

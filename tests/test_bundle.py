@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -73,15 +74,17 @@ def test_bundle_holds_no_answer(closed):
     everything = "\n".join(
         p.read_text(encoding="utf-8", errors="replace") for p in closed.rglob("*") if p.is_file()
     )
-    for marker in ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS", "from autograder.judge"):
+    for marker in (
+        "### BEGIN SOLUTION",
+        "### BEGIN HIDDEN TESTS",
+        "from autograder.judge import check",
+    ):
         assert marker not in everything
     tops = sorted(p.name for p in closed.iterdir())
     assert tops == sorted(ENTRIES)
-    assert sorted(p.name for p in (closed / "autograder").iterdir()) == [
-        "__init__.py",
-        "__main__.py",
-        "mywork.py",
-    ]
+    kept = {str(p.relative_to(closed)) for p in closed.joinpath("autograder").rglob("*.py")}
+    assert "autograder/judge/verdicts.py" in kept and "autograder/checks/stored.py" in kept
+    assert not any("lesson0" in p or "variants" in p or "_references" in p for p in kept), kept
     assert not list(closed.rglob("test_*.py")) and not list(closed.rglob("solutions"))
     manifest = json.loads((closed / "BUNDLE.json").read_text())
     assert manifest["lessons"] == LESSONS and manifest["released"] == []
@@ -218,10 +221,13 @@ def test_every_lesson_solved_in_its_bundle_gets_full_marks(tmp_path, monkeypatch
         make_bundle(out, "--released", *(name[:2] for name in LESSONS[:n]))
         folder = out / "lessons" / lesson
         nb = _solved(nbformat.read(folder / f"{lesson}.ipynb", as_version=4), lesson)
+        nbformat.write(nb, folder / f"{lesson}.ipynb")  # saved: "Check my work" reads the file
         errors = _run_in_bundle(nb, out, folder, monkeypatch)
         assert errors == _expected_errors(nb, lesson, errors), (lesson, errors)
         printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
-        assert "Check my work: this bundle has no copy of the grader's checks" in printed
+        # "Check my work" ran the bundle's check (stored cases): full marks on what it grades
+        score = re.search(r"score: (\S+) / (\S+) of what this check grades", printed)
+        assert score and score[1] == score[2] and float(score[1]) > 0, (lesson, printed[-3000:])
         nbformat.write(nb, downloads / f"{lesson}.ipynb")
     monkeypatch.delenv("PYTHONPATH")
     env = lesson_class(tmp_path, *LESSONS)
@@ -229,3 +235,36 @@ def test_every_lesson_solved_in_its_bundle_gets_full_marks(tmp_path, monkeypatch
     for lesson in LESSONS:
         row = rows[("bundled", lesson)]
         assert float(row["score"]) == float(row["max_score"]) > 0, (lesson, row["reasons"])
+
+
+def bundle_check(bundle: Path, path: Path) -> subprocess.CompletedProcess:
+    """The bundle's own ``python -m autograder check PATH`` (its __main__, its stored cases)."""
+    return subprocess.run(
+        [sys.executable, "-m", "autograder", "check", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=bundle,
+        env={**os.environ, "PYTHONPATH": str(bundle)},
+        timeout=300,
+    )
+
+
+def test_bundle_check_grades_the_release_zero_and_refuses_bad_input(closed, tmp_path):
+    lesson = LESSONS[0]
+    nb = closed / "lessons" / lesson / f"{lesson}.ipynb"
+    proc = bundle_check(closed, nb)
+    assert proc.returncode == 1, proc.stderr
+    assert "stored cases" in proc.stdout and "FAILED  rnn_step_forward  0/2" in proc.stdout
+    assert "is not written yet: it still raises NotImplementedError" in proc.stdout
+    assert "score: 0 / 10 of what this check grades" in proc.stdout
+    (tmp_path / lesson).mkdir()
+    (tmp_path / lesson / f"{lesson}.ipynb").symlink_to(nb)
+    (tmp_path / "mine.ipynb").write_text("{}")
+    cases = {
+        tmp_path / "missing.ipynb": "no such notebook file",
+        tmp_path / lesson / f"{lesson}.ipynb": "a link is not followed",
+        tmp_path / "mine.ipynb": "cannot tell which lesson",
+    }
+    for path, why in cases.items():
+        proc = bundle_check(closed, path)
+        assert proc.returncode == 2 and why in proc.stderr, (path, proc.stderr)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lesson_tools import masked  # noqa: E402
 from test_autograder import class_env, read_csv, run  # noqa: E402
 from test_autograder_postgres import postgres_url  # noqa: E402, F401 (the fixture)
 
@@ -191,7 +192,11 @@ def test_a_class_on_a_dask_cluster_is_graded_as_by_the_local_pool(tmp_path, post
     for key, cells in local_cells.items():
         for gid, cell in cells.items():
             theirs = remote_cells[key][gid]
-            assert (theirs["score"], theirs["message"]) == (cell["score"], cell["message"]), gid
+            # each run draws its own cases: the measured errors differ, nothing else
+            assert (theirs["score"], masked(theirs["message"])) == (
+                cell["score"],
+                masked(cell["message"]),
+            ), gid
     assert float(remote[("full00", L01)]["score"]) == 10.0
     assert float(remote[("mean00", L01)]["score"]) < 10.0
     assert "monkeypatching" in remote[("tamper00", L01)]["flags"]

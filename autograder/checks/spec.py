@@ -66,6 +66,22 @@ class Spec:
             derived = {g: g[1:] for g in grads if g[1:] in self.forward_args}
             object.__setattr__(self, "wrt", derived)  # frozen: set once, here
 
+    def case_inputs(self, ci, case, case_seed):
+        """The inputs of case ``ci``, drawn from the spec's seed, the case's index and the
+        run's ``case_seed`` (each grading run draws its own: no stored output passes it)."""
+        import numpy as np
+
+        return self.make_inputs(np.random.default_rng([self.seed, ci, case_seed]), **case)
+
+    def expected(self, ci, inputs):
+        """The reference's outputs on case ``ci``'s ``inputs`` (given copies of them)."""
+        return self.reference(**{k: v.copy() for k, v in inputs.items()})
+
+    def mistake_outputs(self, ci, k, inputs):
+        """What the ``k``-th known mistake computes on case ``ci``'s ``inputs``; raises
+        ValueError or IndexError when the mistake cannot occur at these shapes."""
+        return self.mistakes[k][1](**inputs)
+
     @property
     def forward_outs(self):
         """Indices of the forward's outputs that the numerical check differentiates."""

@@ -29,6 +29,8 @@ Processes (names as in the glossary of :mod:`autograder.grading`)::
   What cannot be an array (the student's ``cache``) stays in the sandbox worker behind a
   handle that the judge passes to the backward call. Inputs are snapshotted after each case
   to detect mutation.
+* Every request draws its own cases (the spec's shapes, inputs from a fresh ``case_seed``),
+  so outputs seen once, or stored in a student bundle, cannot be hard-coded into a pass.
 * Expected values are computed in the judge from :mod:`rnnref`; backward functions are also
   compared with central differences of the student's own forward (one batched request), using
   NumPy functions the judge bound at import. Failures match known wrong variants computed in
@@ -51,7 +53,8 @@ API for the instructor command line
     points and the functions they check come from the trusted SOURCE notebook in ``solutions/``,
     never from the submission. Returns ``{grade_id: {"passed": bool, "points": float,
     "max_points": float, "message": str, "functions": [names], "cell_errors": [str]}}``
-    (``cell_errors``: the notebook's failing cells, the same list in every entry). A test cell
+    (``cell_errors``: the notebook's failing cells, the same list in every entry; ``checked``:
+    False where the checks cannot be made here, see :mod:`autograder.checks.stored`). A test cell
     that nbgrader scored as passed but that fails here is tampering (or a flaky test).
 
 Modules: :mod:`.verdicts` (the judge's work: references, comparisons, diagnoses),
@@ -140,11 +143,14 @@ def _judge_here(request):
         return None, f"the grading judge failed ({type(exc).__name__}: {exc})"
 
 
-def verify_notebook(notebook_path, lesson=None, timeout=10, memory_mb=1024, in_process=False):
+def verify_notebook(
+    notebook_path, lesson=None, timeout=10, memory_mb=1024, in_process=False, case_seed=None
+):
     """Re-grade a notebook file out of the kernel; see the module docstring.
 
     ``in_process=True`` runs the judge in the calling process instead of a judge process
     (saves its start-up; only for a caller that never ran student code in its own memory).
+    ``case_seed`` fixes the cases' inputs (default: fresh ones).
     """
     path = Path(notebook_path).resolve()
     lesson = lesson or lesson_of(path)
@@ -160,6 +166,7 @@ def verify_notebook(notebook_path, lesson=None, timeout=10, memory_mb=1024, in_p
         "skip_sources": demo_sources(source_notebook(lesson)),
         "timeout": timeout,
         "memory_mb": memory_mb,
+        "case_seed": case_seed,
     }
     if in_process:
         report, error = _judge_here(req)
@@ -171,6 +178,8 @@ def verify_notebook(notebook_path, lesson=None, timeout=10, memory_mb=1024, in_p
         passed = bool(fns) and all(r and r.get("passed") for r in reps)
         message = error or " ".join(r.get("message", "") for r in reps if r and not r.get("passed"))
         results[grade_id] = {
+            # False: a check that cannot be made here (a bundle's stored capstone quality bar)
+            "checked": not (reps and all(r and r.get("passed", False) is None for r in reps)),
             "passed": passed,
             "points": points if passed else 0.0,
             "max_points": points,

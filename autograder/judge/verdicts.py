@@ -10,6 +10,7 @@ JSON report on stdout.
 """
 
 import json
+import secrets
 import time
 from pathlib import Path
 
@@ -99,8 +100,8 @@ def _unpack(fn, header, arrays, names):
     return got
 
 
-def _diagnose(spec, inputs, name, got, want, variants):
-    """``(what is wrong, likely cause or "")`` for one output that failed."""
+def _diagnose(spec, ci, inputs, name, got, want, variants):
+    """``(what is wrong, likely cause or "")`` for one output that failed on case ``ci``."""
     if got.shape != want.shape:
         hint = ""
         if got.shape == want.shape[::-1]:
@@ -109,10 +110,10 @@ def _diagnose(spec, inputs, name, got, want, variants):
     if not _isfinite(got).all():
         return f"{name} contains NaN or inf", ""
     what = f"{name} (relative error {_err(got, want):.1e})"
-    for text, variant in spec.mistakes:
+    for k, (text, _) in enumerate(spec.mistakes):
         if text not in variants:
             try:
-                variants[text] = variant(**inputs)
+                variants[text] = spec.mistake_outputs(ci, k, inputs)
             except (ValueError, IndexError):  # the mistake cannot occur at these shapes
                 variants[text] = {}
         alt = variants[text].get(name)
@@ -247,7 +248,7 @@ def _call_args(spec, inputs, cache_index, sent):
     return args
 
 
-def _compare(spec, inputs, got, expected, report):
+def _compare(spec, ci, inputs, got, expected, report):
     """Problems of the outputs against the reference (one summary sentence, or none);
     records the largest error of those that passed in ``report``."""
     variants, diagnoses = {}, []
@@ -255,7 +256,7 @@ def _compare(spec, inputs, got, expected, report):
         want = expected[name]
         e = _err(got[name], want) if got[name].shape == want.shape else np.inf
         if not (e <= spec.tol):
-            diagnoses.append(_diagnose(spec, inputs, name, got[name], want, variants))
+            diagnoses.append(_diagnose(spec, ci, inputs, name, got[name], want, variants))
         else:
             report["max_error"] = max(report["max_error"], e)
     return [_summarise(spec, diagnoses)] if diagnoses else []
@@ -292,11 +293,11 @@ def _gradcheck_problems(worker, spec, specs, inputs, got, timeout, report, probl
     return []
 
 
-def _run_case(spec, specs, worker, timeout, memory_mb, ci, case, report):
+def _run_case(spec, specs, worker, limits, ci, case, report):
     """One case of ``spec``: raises :class:`Fail` with the message when it fails."""
-    rng = np.random.default_rng([spec.seed, ci])
-    inputs = spec.make_inputs(rng, **case)
-    expected = spec.reference(**{k: v.copy() for k, v in inputs.items()})
+    timeout, memory_mb, case_seed = limits
+    inputs = spec.case_inputs(ci, case, case_seed)
+    expected = spec.expected(ci, inputs)
     where = f" (case {_case_label(case)})"
     worker.request({"op": "reset"}, timeout)
     sent, cache_index = [], None
@@ -305,7 +306,7 @@ def _run_case(spec, specs, worker, timeout, memory_mb, ci, case, report):
     args = _call_args(spec, inputs, cache_index, sent)
     header, arrays = _call(worker, spec, spec.name, args, timeout, None, memory_mb, spec.adapter)
     got = _unpack(spec.name, header, arrays, spec.outputs)
-    problems = _compare(spec, inputs, got, expected, report)
+    problems = _compare(spec, ci, inputs, got, expected, report)
     changed = _changed_inputs(worker, sent, timeout)
     if spec.forward and ci < spec.gradcheck_cases:
         problems += _gradcheck_problems(worker, spec, specs, inputs, got, timeout, report, problems)
@@ -330,15 +331,16 @@ def _passed_message(spec, report):
     )
 
 
-def run_spec(spec, specs, worker, timeout, memory_mb):
-    """Check one function on every case; returns the report dict."""
+def run_spec(spec, specs, worker, timeout, memory_mb, case_seed):
+    """Check one function on every case (inputs drawn with ``case_seed``); returns the report
+    dict."""
     if isinstance(spec, MetricSpec):
         return run_metric(spec, worker, timeout, memory_mb)
     report = {"name": spec.name, "passed": False, "cases": 0, "max_error": 0.0}
 
     def run():
         for ci, case in enumerate(spec.cases):
-            _run_case(spec, specs, worker, timeout, memory_mb, ci, case, report)
+            _run_case(spec, specs, worker, (timeout, memory_mb, case_seed), ci, case, report)
             report["cases"] += 1
         report["passed"] = True
         report["message"] = _passed_message(spec, report)
@@ -346,7 +348,7 @@ def run_spec(spec, specs, worker, timeout, memory_mb):
     return _reported(spec, worker, report, run)
 
 
-def _handle_check(req, payload, mod, worker, timeout, memory_mb):
+def _handle_check(req, payload, mod, worker, timeout, memory_mb, case_seed):
     """Load the pickled function into the sandbox worker, then run its check."""
     load = ({"op": "load", "payload": payload}, SANDBOX_SETUP_SECONDS)
     header, _ = worker.request(*load)
@@ -357,7 +359,7 @@ def _handle_check(req, payload, mod, worker, timeout, memory_mb):
             "message": f"could not load your function: {header.get('error')}",
         }
     worker.setup.append(load)
-    return run_spec(mod.SPECS[req["name"]], mod.SPECS, worker, timeout, memory_mb)
+    return run_spec(mod.SPECS[req["name"]], mod.SPECS, worker, timeout, memory_mb, case_seed)
 
 
 def _cells_to_run(cells, skip, demos):
@@ -445,11 +447,14 @@ def handle(req, payload, proc=None):
     ``notebook``: run the file's cells (test cells excluded), then every check."""
     mod = find_lesson(req.get("name"), req.get("lesson"))
     timeout = float(req.get("timeout", 10))
+    # fresh cases for every request unless the caller fixes them
+    case_seed = req.get("case_seed")
+    case_seed = secrets.randbits(63) if case_seed is None else int(case_seed)
     memory_mb, cpu_seconds, cwd = sandbox_worker_budget(req)
     if req["mode"] == "check":
         worker = SandboxWorkerHandle(memory_mb, cpu_seconds, mod.BLOCKED, proc=proc)
         try:
-            return _handle_check(req, payload, mod, worker, timeout, memory_mb)
+            return _handle_check(req, payload, mod, worker, timeout, memory_mb, case_seed)
         finally:
             worker.close()
     cells, unreadable = _read_code_cells(req)
@@ -465,7 +470,7 @@ def handle(req, payload, proc=None):
             if req.get("captures"):
                 _as_tested(worker, name, timeout)
             result["functions"][name] = run_spec(
-                mod.SPECS[name], mod.SPECS, worker, timeout, memory_mb
+                mod.SPECS[name], mod.SPECS, worker, timeout, memory_mb, case_seed
             )
     finally:
         worker.close()
