@@ -75,3 +75,9 @@ def masked(text):
     the figures (``relative error 6.7e-01``) differ and the rest (function, case, output,
     likely cause) does not."""
     return None if text is None else re.sub(r"\d+(\.\d+)?e[-+]\d+", "#", text)
+
+
+def likely_causes(text):
+    """The likely causes a diagnosis names (their first sentence): what stays the same when
+    another run draws other cases (the failing case and outputs, the figures, may not)."""
+    return re.findall(r"Likely cause: ([^.]+)", text or "")

@@ -89,7 +89,7 @@ SEQ_CASES = [
 CHARS = "ABCOaeilnorsu"
 
 
-def sample_inputs(rng, K, H, temperature, max_len, samples=6):
+def sample_inputs(rng, K, H, temperature, max_len, samples=12):
     vocab = Vocab(CHARS)
     V = len(vocab)
     p = _params(rng, V, K, 4, 3, H)
