@@ -184,9 +184,9 @@ def wrap_worker(argv, cwd, env):
 }
 
 
-def _student_side(dest: Path) -> int:
-    """The judge and the lessons' stored cases into ``dest`` (the bundle's root); returns the
-    number of cases stored."""
+def _student_side(dest: Path, lessons) -> int:
+    """The judge and the stored cases of ``lessons`` into ``dest`` (the bundle's root);
+    returns the number of cases stored."""
     from autograder.checks import demo_sources, find_lesson, grade_cells, source_notebook
     from autograder.checks.stored import write_lesson
 
@@ -211,7 +211,7 @@ def _student_side(dest: Path) -> int:
             cases,
             case_seed,
         )
-        for name in lesson_names()
+        for name in lessons
     )
 
 
@@ -296,7 +296,7 @@ def _write(tmp: Path, lessons, release_dir: Path, released) -> list[str]:
     for name in lessons:
         shutil.copytree(release_dir / name, tmp / "lessons" / name, ignore=_SKIP)
     stubbed = _stubbed_rnnref(tmp / "rnnref", released)
-    _student_side(tmp)
+    _student_side(tmp, lessons)
     book = book_url()
     (tmp / "README.md").write_text(_readme(lessons, released, book), encoding="utf-8")
     (tmp / "requirements.txt").write_text("\n".join(_pins()) + "\n", encoding="utf-8")
